@@ -27,3 +27,44 @@ export { exportEditorOnnx } from "./onnx/export.ts";
 export { OrtEditor } from "./onnx/ort.ts";
 export { Rng } from "./util/rng.ts";
 export { InputError } from "./util/validate.ts";
+export * from "./world/mod.ts";
+export {
+  buildDataset,
+  DATASET,
+  DATASET_DIR,
+  loadDataset,
+  MixedLatents,
+  QUICK_DATASET,
+} from "./data/dataset.ts";
+export type { Dataset, Split } from "./data/dataset.ts";
+export { quickDataset } from "./data/quick.ts";
+export { makeMixRecipes, materializeMixes } from "./data/mixing.ts";
+export { evaluate, IDENTITY_EDITOR, idStyleAttributeEditor } from "./eval/evaluate.ts";
+export type { AttributeEditor, EditRecord, EvalSummary } from "./eval/evaluate.ts";
+export { SCHEDULES, trainConfig } from "./train/config.ts";
+export type { ScheduleName, TrainConfig } from "./train/config.ts";
+export { defaultRunName, train } from "./train/train.ts";
+export { RunDir } from "./train/run_dir.ts";
+export { lossPlot } from "./train/monitor.ts";
+export { SHIPPED_CHECKPOINTS } from "./train/shipped.ts";
+export { ssim } from "./metrics/ssim.ts";
+export { featureStats, frechetDistance } from "./metrics/frechet.ts";
+export { featureDistance } from "./metrics/perceptual.ts";
+export { rocAuc } from "./metrics/roc.ts";
+export { editGrid, faceGrid, labelCode } from "./viz/faces.ts";
+export { gridRaster, toRasters, writePng } from "./viz/png.ts";
+export { Plot, plotSvg } from "./viz/plot.ts";
+export { flush, quickMode, show } from "./viz/display.ts";
+export { default as pl } from "nodejs-polars";
+export {
+  loadMethods,
+  saveFrame,
+  STYLEFLOW_NOTE,
+  table1,
+  table1Frame,
+  table2,
+  table2Frame,
+} from "./eval/tables.ts";
+export type { Method, Table1Row, Table2Row } from "./eval/tables.ts";
+export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
+export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";

@@ -6,15 +6,20 @@
 import { backend } from "../backend.ts";
 import { matmulGflops } from "../bench/timing.ts";
 import { benchEditor } from "../bench/editor_bench.ts";
+import { benchWorld } from "../bench/world_bench.ts";
+import { benchTraining } from "../bench/train_bench.ts";
+import { loadSynthFace } from "../world/synthface/world.ts";
 import { type BenchRow, printBench, writeBench } from "../bench/report.ts";
 import { parseArgs } from "./args.ts";
 
 const SECTIONS: Record<string, (gflops: number, quick: boolean) => Promise<BenchRow[]>> = {
   editor: (g, q) => benchEditor(g, "official", q),
+  world: async (g, q) => benchWorld(await loadSynthFace(), g, q),
+  training: async (g, q) => benchTraining(await loadSynthFace(), g, q),
 };
 
 const args = parseArgs(Deno.args, {
-  usage: "deno task bench [--quick] [--only editor]",
+  usage: "deno task bench [--quick] [--only editor,world,training]",
   flags: { quick: "shorter time budgets", help: "this text" },
   options: { only: "comma-separated sections (default: all)" },
 });

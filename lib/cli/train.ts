@@ -1,0 +1,89 @@
+/**
+ * `deno task train [--model official|paper] [--schedule default|paper|quick] [--ablate A,...]
+ *  [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh]`: trains ID-Style in the synthface
+ * world into checkpoints/runs/<name>/ (config, metrics.jsonl, sample grids, checkpoints). Run it
+ * again to resume; Ctrl-C saves a checkpoint and stops.
+ */
+import { backend } from "../backend.ts";
+import { type Ablation, ABLATIONS, type PresetName } from "../model/config.ts";
+import { loadDataset } from "../data/dataset.ts";
+import { loadSynthFace } from "../world/synthface/world.ts";
+import { type ScheduleName, SCHEDULES, trainConfig } from "../train/config.ts";
+import { defaultRunName, train } from "../train/train.ts";
+import { quickDataset } from "../data/quick.ts";
+import { shipRun } from "../train/ship.ts";
+import { parseArgs } from "./args.ts";
+
+const args = parseArgs(Deno.args, {
+  usage:
+    "deno task train [--model official|paper] [--schedule default|paper|quick] [--ablate A,...] [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh]",
+  flags: {
+    fresh: "start over even if the run has a checkpoint",
+    ship:
+      "when done, ship it as checkpoints/idstyle-synthface-<model>.safetensors with a model card",
+    help: "this text",
+  },
+  options: {
+    model: "model preset: official (default) or paper",
+    schedule: `schedule preset: ${Object.keys(SCHEDULES).join(", ")} (default: default)`,
+    ablate: `comma-separated ablations: ${ABLATIONS.join(", ")}`,
+    targets: "flip-all (default, official) or joint (ISF-GAN)",
+    steps: "override the number of steps",
+    name: "run name (default: model-schedule[-ablations])",
+  },
+});
+const model = (args.options.model ?? "official") as PresetName;
+if (!["official", "paper"].includes(model)) {
+  args.fail(`--model: expected official or paper, got "${model}"`);
+}
+const schedule = (args.options.schedule ?? "default") as ScheduleName;
+if (!(schedule in SCHEDULES)) {
+  args.fail(`--schedule: expected ${Object.keys(SCHEDULES).join(", ")}, got "${schedule}"`);
+}
+const ablations = (args.options.ablate?.split(",") ?? []) as Ablation[];
+for (const a of ablations) {
+  if (!ABLATIONS.includes(a)) {
+    args.fail(`--ablate: unknown ablation "${a}"; expected ${ABLATIONS.join(", ")}`);
+  }
+}
+const targets = (args.options.targets ?? "flip-all") as "flip-all" | "joint";
+if (!["flip-all", "joint"].includes(targets)) {
+  args.fail(`--targets: expected flip-all or joint, got "${targets}"`);
+}
+const steps = args.options.steps === undefined ? undefined : Number(args.options.steps);
+if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) {
+  args.fail(`--steps: expected a positive integer, got "${args.options.steps}"`);
+}
+
+const cfg = trainConfig(model, schedule, { ablations, targets, ...(steps ? { steps } : {}) });
+const world = await loadSynthFace();
+const dataset = cfg.dataset === "quick" ? await quickDataset(world) : await loadDataset();
+console.log(
+  `backend ${backend.name}; run ${
+    args.options.name ?? defaultRunName(cfg)
+  }: ${cfg.steps} steps at batch ${cfg.batchSize}`,
+);
+const result = await train(cfg, {
+  world,
+  dataset,
+  name: args.options.name,
+  resume: !args.flags.fresh,
+  handleSigint: true,
+});
+const evals = result.metrics.filter((r) => r.type === "eval");
+const last = evals[evals.length - 1];
+if (last) {
+  console.log(
+    `last evaluation (step ${last.step}, ${last.samples} test samples): mACC ${
+      (100 * (last.mAcc as number)).toFixed(1)
+    }%, FRS ${(last.frs as number).toFixed(3)}, oracle mACC ${
+      (100 * (last.oracleMAcc as number)).toFixed(1)
+    }%, oracle identity ${(last.oracleIdentity as number).toFixed(3)}`,
+  );
+}
+console.log(
+  `${result.interrupted ? "stopped" : "finished"} after ${result.steps} steps in ${
+    result.seconds.toFixed(0)
+  } s; run directory ${result.run.path}`,
+);
+Deno.exit(0);

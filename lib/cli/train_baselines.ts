@@ -1,0 +1,86 @@
+/**
+ * `deno task train-baselines [--only interfacegan,isfgan] [--quick]`: trains the baselines of Table 1
+ * in the synthface world and writes them with their training metrics to checkpoints/baselines/:
+ * InterFaceGAN (linear SVM boundaries; seconds) and ISF-GAN (its mapping network; about 1.5 h).
+ */
+import { backend } from "../backend.ts";
+import pl from "nodejs-polars";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { DATASET_DIR, loadDataset } from "../data/dataset.ts";
+import { loadSynthFace } from "../world/synthface/world.ts";
+import { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "../baselines/interfacegan.ts";
+import { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "../baselines/isfgan.ts";
+import { BASELINES_DIR } from "../baselines/paths.ts";
+import { parseArgs } from "./args.ts";
+
+const args = parseArgs(Deno.args, {
+  usage: "deno task train-baselines [--only interfacegan,isfgan] [--quick]",
+  flags: { quick: "a few ISF-GAN steps (smoke run)", help: "this text" },
+  options: { only: "comma-separated baselines (default: both)" },
+});
+const only = args.options.only?.split(",") ?? ["interfacegan", "isfgan"];
+for (const b of only) {
+  if (!["interfacegan", "isfgan"].includes(b)) {
+    args.fail(`--only: unknown baseline "${b}"; expected interfacegan, isfgan`);
+  }
+}
+await Deno.mkdir(BASELINES_DIR, { recursive: true });
+const world = await loadSynthFace({ evaluators: ["classifier"] });
+const dataset = await loadDataset();
+
+if (only.includes("interfacegan")) {
+  // Scores: the training classifier's logits on the 10,000 original training latents (W).
+  const df = pl.readParquet(`${DATASET_DIR}/train_mix.parquet`).filter(pl.col("reference").eq(-1))
+    .sort("source");
+  const M = world.attributes.length, N = df.height;
+  const scores = new Float32Array(N * M);
+  world.attributes.forEach((a, m) =>
+    (df.getColumn(`prob_${a}`).toArray() as number[]).forEach((
+      p,
+      i,
+    ) => (scores[i * M + m] = Math.log(Math.max(p, 1e-7) / Math.max(1 - p, 1e-7))))
+  );
+  const t0 = performance.now();
+  const boundaries = await trainBoundaries(dataset.train.w, scores, world.attributes, INTERFACEGAN);
+  const editor = new InterFaceGANEditor(boundaries);
+  await editor.save(`${BASELINES_DIR}/interfacegan.safetensors`);
+  const metrics = {
+    method: "InterFaceGAN",
+    config: INTERFACEGAN,
+    seconds: (performance.now() - t0) / 1000,
+    backend: backend.name,
+    boundaries: boundaries.map(({ normal: _, ...b }) => b),
+  };
+  await writeFileAtomic(
+    `${BASELINES_DIR}/interfacegan.metrics.json`,
+    JSON.stringify(metrics, null, 2) + "\n",
+  );
+  console.log(
+    `InterFaceGAN: validation accuracy ${
+      boundaries.map((b) => `${b.attribute} ${(100 * b.validationAccuracy).toFixed(1)}%`).join(", ")
+    }`,
+  );
+}
+if (only.includes("isfgan")) {
+  const cfg = args.flags.quick ? { ...ISFGAN, steps: 20, warmupSteps: 5 } : ISFGAN;
+  const r = await trainIsfGan(world, dataset, cfg);
+  const editor = new IsfGanEditor(r.mapping, world);
+  const path = `${BASELINES_DIR}/isfgan${args.flags.quick ? "-quick" : ""}.safetensors`;
+  await editor.save(path, { steps: String(cfg.steps) });
+  const every = Math.max(1, Math.floor(r.losses.length / 100));
+  const curve = r.losses.filter((_, i) => i % every === 0 || i === r.losses.length - 1);
+  const metrics = {
+    method: "ISF-GAN",
+    parameters: r.mapping.countParameters(),
+    config: cfg,
+    changes: ISFGAN_CHANGES,
+    seconds: r.seconds,
+    backend: backend.name,
+    losses: curve,
+  };
+  await writeFileAtomic(
+    path.replace(".safetensors", ".metrics.json"),
+    JSON.stringify(metrics, null, 2) + "\n",
+  );
+  console.log(`ISF-GAN: ${cfg.steps} steps in ${r.seconds.toFixed(0)} s -> ${path}`);
+}

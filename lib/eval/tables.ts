@@ -1,0 +1,265 @@
+/**
+ * The paper's Tables 1 and 2 in the synthface world.
+ *
+ * Table 1: every method on the 1,000 test latents, each attribute edited both ways (8,000 edits
+ * per block), in two blocks: W (the unmixed test latents, w on every row) and W+ (the style-mixed
+ * test latents). Metrics from evaluate.ts. StyleFlow keeps its row, marked not implemented.
+ *
+ * Table 2: parameters and measured inference time per latent of every method, at batch 1 and
+ * batched (tfjs; onnxruntime too for ID-Style), measured in the same run.
+ */
+import * as tf from "@tensorflow/tfjs";
+import pl from "nodejs-polars";
+import type { Dataset } from "../data/dataset.ts";
+import type { SynthFace } from "../world/synthface/world.ts";
+import {
+  type AttributeEditor,
+  type EvalSummary,
+  evaluate,
+  idStyleAttributeEditor,
+} from "./evaluate.ts";
+import { loadEditor } from "../io/checkpoint.ts";
+import type { IDStyleEditor } from "../model/editor.ts";
+import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
+import { InterFaceGANEditor } from "../baselines/interfacegan.ts";
+import { IsfGanEditor } from "../baselines/isfgan.ts";
+import { BASELINES_DIR } from "../baselines/paths.ts";
+import { exportEditorOnnx } from "../onnx/export.ts";
+import { OrtEditor } from "../onnx/ort.ts";
+import { timeIt } from "../bench/timing.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+
+export interface Method {
+  name: string;
+  editor: AttributeEditor | null;
+  parameters: number | null;
+  /** The ID-Style editor itself, for ONNX timing. */
+  idstyle?: IDStyleEditor;
+  note?: string;
+}
+
+export const STYLEFLOW_NOTE =
+  "not yet implemented (a conditional continuous normalizing flow; a later issue)";
+
+/** The methods of Table 1 with their shipped checkpoints (missing ones are reported, not hidden). */
+export async function loadMethods(world: SynthFace): Promise<Method[]> {
+  const methods: Method[] = [];
+  const tryLoad = async (name: string, fn: () => Promise<Method>) => {
+    try {
+      methods.push(await fn());
+    } catch (err) {
+      methods.push({
+        name,
+        editor: null,
+        parameters: null,
+        note: `missing: ${(err as Error).message.split("\n")[0]}`,
+      });
+    }
+  };
+  await tryLoad("InterFaceGAN", async () => {
+    const e = await InterFaceGANEditor.load(`${BASELINES_DIR}/interfacegan.safetensors`);
+    return {
+      name: "InterFaceGAN",
+      editor: e,
+      parameters: e.countParameters(),
+      note: "linear SVM normals (+-3 n on all rows)",
+    };
+  });
+  await tryLoad("ISF-GAN", async () => {
+    const e = await IsfGanEditor.load(`${BASELINES_DIR}/isfgan.safetensors`, world);
+    return {
+      name: "ISF-GAN",
+      editor: e,
+      parameters: e.countParameters(),
+      note: "reimplemented; see its metrics file for the changes",
+    };
+  });
+  methods.push({ name: "StyleFlow", editor: null, parameters: null, note: STYLEFLOW_NOTE });
+  for (const preset of ["official", "paper"] as const) {
+    const name = `ID-Style (${preset})`;
+    await tryLoad(name, async () => {
+      const { editor } = await loadEditor(SHIPPED_CHECKPOINTS[preset]);
+      return {
+        name,
+        editor: idStyleAttributeEditor(editor, name),
+        parameters: editor.countParameters().total,
+        idstyle: editor,
+      };
+    });
+  }
+  return methods;
+}
+
+export interface Table1Row {
+  space: "W" | "W+";
+  method: string;
+  summary: EvalSummary | null;
+  note?: string;
+}
+
+export interface Table1Options {
+  /** Test latents to use (default all 1,000). */
+  limit?: number;
+  spaces?: ("W" | "W+")[];
+  silent?: boolean;
+}
+
+export function table1(
+  world: SynthFace,
+  dataset: Dataset,
+  methods: Method[],
+  opts: Table1Options = {},
+): Table1Row[] {
+  const n = Math.min(opts.limit ?? dataset.test.latents.size, dataset.test.latents.size);
+  const D = world.latentDim;
+  const batches = {
+    "W": (rows: number[]) =>
+      tf.tidy(() =>
+        world.toWPlus(
+          tf.tensor2d(
+            rows.flatMap((r) => Array.from(dataset.test.w.subarray(r * D, (r + 1) * D))),
+            [rows.length, D],
+          ),
+        )
+      ),
+    "W+": (rows: number[]) => dataset.test.latents.batch(rows),
+  };
+  const rows: Table1Row[] = [];
+  for (const space of opts.spaces ?? ["W", "W+"] as const) {
+    for (const m of methods) {
+      if (!m.editor) {
+        rows.push({ space, method: m.name, summary: null, note: m.note });
+        continue;
+      }
+      const { summary } = evaluate(m.editor, world, n, batches[space], {
+        silent: opts.silent,
+        label: `${space} ${m.name}`,
+      });
+      rows.push({ space, method: m.name, summary, note: m.note });
+    }
+  }
+  return rows;
+}
+
+const r3 = (
+  x: number | null | undefined,
+) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
+const pct = (
+  x: number | null | undefined,
+) => (x === null || x === undefined ? null : Math.round(x * 1000) / 10);
+
+export function table1Frame(rows: Table1Row[], attributes: readonly string[]): pl.DataFrame {
+  const s = (r: Table1Row) => r.summary;
+  return pl.DataFrame({
+    space: rows.map((r) => r.space),
+    method: rows.map((r) => r.method),
+    SSIM: rows.map((r) => r3(s(r)?.ssim)),
+    FRS: rows.map((r) => r3(s(r)?.frs)),
+    "FD (eval features)": rows.map((r) => r3(s(r)?.frechet)),
+    "PD (perceptual)": rows.map((r) => r3(s(r)?.perceptual)),
+    "mACC %": rows.map((r) => pct(s(r)?.mAcc)),
+    ...Object.fromEntries(
+      attributes.map((a) => [`${a} %`, rows.map((r) => pct(s(r)?.accuracy[a]))]),
+    ),
+    "oracle mACC %": rows.map((r) => pct(s(r)?.oracleMAcc)),
+    "oracle identity": rows.map((r) => r3(s(r)?.oracleIdentity)),
+    "others kept %": rows.map((r) => pct(s(r)?.othersKept)),
+    edits: rows.map((r) => s(r)?.edits ?? 0),
+    note: rows.map((r) => r.note ?? ""),
+  });
+}
+
+export interface Table2Row {
+  method: string;
+  parameters: number | null;
+  msBatch1: number | null;
+  msPerLatentBatched: number | null;
+  runtime: string;
+}
+
+/** Inference time per latent: one attribute edited (the paper's "manipulate a latent code"). */
+export async function table2(
+  world: SynthFace,
+  methods: Method[],
+  opts: { batch?: number; budgetMs?: number } = {},
+): Promise<Table2Row[]> {
+  const big = opts.batch ?? 256, budget = opts.budgetMs ?? 1500;
+  const rows: Table2Row[] = [];
+  const latents = (b: number) => tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(b, 3))));
+  for (const m of methods) {
+    if (!m.editor) {
+      rows.push({
+        method: m.name,
+        parameters: m.parameters,
+        msBatch1: null,
+        msPerLatentBatched: null,
+        runtime: m.note ?? "",
+      });
+      continue;
+    }
+    const per = async (b: number) => {
+      const w = latents(b);
+      const t = await timeIt(
+        () => tf.tidy(() => void m.editor!.editAttribute(w, 0, new Array(b).fill(1)).dataSync()),
+        { budgetMs: budget, minRuns: 3 },
+      );
+      w.dispose();
+      return t.medianMs / b;
+    };
+    rows.push({
+      method: m.name,
+      parameters: m.parameters,
+      msBatch1: await per(1),
+      msPerLatentBatched: await per(big),
+      runtime: "tfjs",
+    });
+    if (m.idstyle) {
+      const M = m.idstyle.attributes.length;
+      const ort = await OrtEditor.create(exportEditorOnnx(m.idstyle), M);
+      const perOrt = async (b: number) => {
+        const w = latents(b);
+        const wv = w.dataSync() as Float32Array;
+        w.dispose();
+        const attr = Float32Array.from({ length: b * M }, (_, k) => (k % M === 0 ? 1 : 0));
+        const t = await timeIt(() => ort.run(wv, attr, b), {
+          budgetMs: budget,
+          minRuns: 5,
+          warmup: 10,
+        });
+        return t.medianMs / b;
+      };
+      rows.push({
+        method: m.name,
+        parameters: m.parameters,
+        msBatch1: await perOrt(1),
+        msPerLatentBatched: await perOrt(big),
+        runtime: "onnxruntime (1 thread)",
+      });
+      await ort.release();
+    }
+  }
+  return rows;
+}
+
+export function table2Frame(rows: Table2Row[]): pl.DataFrame {
+  return pl.DataFrame({
+    method: rows.map((r) => r.method),
+    runtime: rows.map((r) => r.runtime),
+    parameters: rows.map((r) => r.parameters),
+    "ms per latent, batch 1": rows.map((
+      r,
+    ) => (r.msBatch1 === null ? null : Math.round(r.msBatch1 * 1000) / 1000)),
+    "ms per latent, batch 256": rows.map((
+      r,
+    ) => (r.msPerLatentBatched === null ? null : Math.round(r.msPerLatentBatched * 1000) / 1000)),
+  });
+}
+
+/** Writes a frame as parquet and CSV (atomically). */
+export async function saveFrame(df: pl.DataFrame, base: string): Promise<void> {
+  await Deno.mkdir(base.slice(0, base.lastIndexOf("/")), { recursive: true });
+  const tmp = `${base}.parquet.tmp-${Deno.pid}`;
+  df.writeParquet(tmp);
+  await Deno.rename(tmp, `${base}.parquet`);
+  await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
+}

@@ -1,0 +1,83 @@
+/**
+ * Live view of a training run: in a terminal, a progress bar with rate, ETA and the last losses;
+ * in Jupyter (Deno kernel), one display updated in place with the progress line and a loss plot
+ * of every term (Observable Plot), redrawn at most every few seconds.
+ */
+import { jupyterDisplay, Progress } from "../util/progress.ts";
+import { Plot, plotSvg } from "../viz/plot.ts";
+import type { MetricRow } from "./run_dir.ts";
+
+const TERMS = ["total", "nb", "direction", "sparsity", "class", "id"];
+
+/** Loss curves of train rows, one line per term, log-scaled. */
+export function lossPlot(
+  rows: MetricRow[],
+  opts: { width?: number; height?: number } = {},
+): string {
+  const data = rows.filter((r) => r.type === "train").flatMap((r) =>
+    TERMS.filter((t) => typeof r[t] === "number" && (r[t] as number) > 0).map((t) => ({
+      step: r.step,
+      term: t,
+      loss: r[t] as number,
+    }))
+  );
+  return plotSvg({
+    width: opts.width ?? 640,
+    height: opts.height ?? 280,
+    y: { type: "log", label: "loss (unweighted)", grid: true },
+    x: { label: "step" },
+    color: { legend: true, domain: TERMS },
+    marks: [Plot.lineY(data, { x: "step", y: "loss", stroke: "term" })],
+  });
+}
+
+export class TrainingMonitor {
+  private readonly progress: Progress;
+  private readonly display = jupyterDisplay();
+  private readonly id = `idstyle-train-${Date.now()}`;
+  private rows: MetricRow[] = [];
+  private lastDraw = 0;
+  private shown = false;
+
+  constructor(
+    readonly title: string,
+    readonly total: number,
+    start: number,
+    readonly silent = false,
+  ) {
+    // In Jupyter the monitor draws its own display; the bar is kept silent there.
+    this.progress = new Progress(title, total, {
+      unit: "steps",
+      silent: silent || this.display !== null,
+    });
+    this.progress.set(start);
+  }
+
+  step(step: number, note: string): void {
+    this.progress.set(step, note);
+  }
+
+  log(row: MetricRow): void {
+    this.rows.push(row);
+    this.draw(false);
+  }
+
+  finish(note?: string): void {
+    this.progress.finish(note);
+    this.draw(true);
+  }
+
+  private draw(final: boolean): void {
+    if (!this.display || this.silent) return;
+    const now = performance.now();
+    if (!final && now - this.lastDraw < 3000) return;
+    this.lastDraw = now;
+    const html = `<pre style="margin:0">${this.progress.line()}</pre>${lossPlot(this.rows)}`;
+    void this.display({ "text/html": html, "text/plain": this.progress.line() }, {
+      raw: true,
+      display_id: this.id,
+      update: this.shown,
+    });
+    this.shown = true;
+  }
+}
