@@ -1,6 +1,6 @@
 /**
  * `deno task train [--model official|paper] [--schedule default|paper|quick] [--ablate A,...]
- *  [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh]`: trains ID-Style in the synthface
+ *  [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh] [--ship]`: trains ID-Style in the synthface
  * world into checkpoints/runs/<name>/ (config, metrics.jsonl, sample grids, checkpoints). Run it
  * again to resume; Ctrl-C saves a checkpoint and stops.
  */
@@ -16,7 +16,7 @@ import { parseArgs } from "./args.ts";
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task train [--model official|paper] [--schedule default|paper|quick] [--ablate A,...] [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh]",
+    "deno task train [--model official|paper] [--schedule default|paper|quick] [--ablate A,...] [--targets flip-all|joint] [--steps N] [--name RUN] [--fresh] [--ship]",
   flags: {
     fresh: "start over even if the run has a checkpoint",
     ship:
@@ -86,4 +86,14 @@ console.log(
     result.seconds.toFixed(0)
   } s; run directory ${result.run.path}`,
 );
+result.editor.dispose();
+if (args.flags.ship) {
+  if (result.interrupted || result.steps < cfg.steps) {
+    console.error("--ship: the run did not finish; run the command again to resume, then ship");
+    Deno.exit(1);
+  }
+  console.log(
+    `shipped ${await shipRun(result.run.path, model, world)} (with .md, .png, .metrics.jsonl)`,
+  );
+}
 Deno.exit(0);

@@ -89,6 +89,8 @@ export class RunDir {
     optimizer: AdaBelief,
     step: number,
     config: CheckpointConfig,
+    /** Training time so far, over every call that contributed (resumes included). */
+    seconds = 0,
   ): Promise<void> {
     const state = optimizer.getState();
     const extra: Record<string, TensorInput> = {};
@@ -99,12 +101,22 @@ export class RunDir {
     await saveEditor(this.checkpointPath, editor, {
       config,
       extra,
-      metadata: { "train.step": String(step), "optim.step": String(state.step) },
+      metadata: {
+        "train.step": String(step),
+        "train.seconds": seconds.toFixed(1),
+        "optim.step": String(state.step),
+      },
     });
   }
 
-  /** Restores the editor and optimizer; returns the number of steps done, or null without a checkpoint. */
-  async loadCheckpoint(editor: IDStyleEditor, optimizer: AdaBelief): Promise<number | null> {
+  /**
+   * Restores the editor and optimizer; returns the number of steps done and the training time
+   * they took, or null without a checkpoint.
+   */
+  async loadCheckpoint(
+    editor: IDStyleEditor,
+    optimizer: AdaBelief,
+  ): Promise<{ step: number; seconds: number } | null> {
     try {
       await Deno.stat(this.checkpointPath);
     } catch {
@@ -119,7 +131,10 @@ export class RunDir {
       toFloat32(file.tensors.get(`optim.s.${i}`)!, `optim.s.${i}`)
     );
     optimizer.setState({ step: Number(file.metadata["optim.step"]), m, s });
-    return Number(file.metadata["train.step"]);
+    return {
+      step: Number(file.metadata["train.step"]),
+      seconds: Number(file.metadata["train.seconds"] ?? 0),
+    };
   }
 
   async saveEditor(

@@ -9,8 +9,16 @@ import { type MetricRow, RunDir } from "./run_dir.ts";
 import { SHIPPED_CHECKPOINTS } from "./shipped.ts";
 import type { TrainConfig } from "./config.ts";
 import { formatDuration } from "../util/progress.ts";
+import type { SynthFace } from "../world/synthface/world.ts";
+import { editShowcase } from "../eval/showcase.ts";
+import { writePng } from "../viz/png.ts";
+import { backend } from "../backend.ts";
 
-export async function shipRun(runPath: string, preset: PresetName): Promise<string> {
+export async function shipRun(
+  runPath: string,
+  preset: PresetName,
+  world: SynthFace,
+): Promise<string> {
   const run = new RunDir(runPath);
   const target = SHIPPED_CHECKPOINTS[preset];
   const editorPath = `${runPath}/editor.safetensors`;
@@ -29,7 +37,13 @@ export async function shipRun(runPath: string, preset: PresetName): Promise<stri
   const seconds = Number(metadata["train.seconds"] ?? NaN);
   const counts = editor.countParameters();
   const fmt = (x: unknown, d = 3) => (typeof x === "number" ? x.toFixed(d) : "-");
+  const figure = target.replace(".safetensors", ".png");
+  await writePng(figure, editShowcase(world, editor));
   const card = `# ID-Style on synthface, \`${preset}\` preset
+
+![8 faces (seed 2024), each attribute added and removed, then all four toggled at once](${
+    figure.split("/").pop()
+  })
 
 \`${target.split("/").pop()}\`: an ID-Style editor (${
     counts.total.toLocaleString("en-US")
@@ -51,7 +65,7 @@ ${counts.trainable.toLocaleString("en-US")} trainable) for the synthface world's
   AdaBelief lr ${config.optim?.lr}, betas (${config.optim?.beta1}, ${config.optim?.beta2}), ${config.optim?.schedule.kind}.
 - **Time**: ${
     Number.isFinite(seconds) ? formatDuration(seconds) : "?"
-  } on the ${"wasm"} backend of a 2-core machine
+  } on the ${backend.name} backend (${navigator.hardwareConcurrency} cores)
   (${
     trainRows.length
       ? fmt(trainRows.reduce((s, r) => s + (r.stepsPerSecond as number), 0) / trainRows.length, 2)

@@ -76,11 +76,14 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
   const editor = new IDStyleEditor(modelCfg.model);
   const optimizer = new AdaBelief(editor.trainableVariables(), modelCfg.optim);
   let start = 0;
+  let secondsBefore = 0; // training time of earlier calls of this run
   const previous = await run.readConfig<typeof fullConfig>();
   if (
     (opts.resume ?? true) && previous && JSON.stringify(previous) === JSON.stringify(fullConfig)
   ) {
-    start = (await run.loadCheckpoint(editor, optimizer)) ?? 0;
+    const restored = await run.loadCheckpoint(editor, optimizer);
+    start = restored?.step ?? 0;
+    secondsBefore = restored?.seconds ?? 0;
     await run.truncateMetrics(start);
   } else {
     await run.writeConfig(fullConfig);
@@ -100,6 +103,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
     RunDir["saveCheckpoint"]
   >[3];
   const t0 = performance.now();
+  const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
   const sums: Record<string, number> = {};
   let since = 0, sinceTime = performance.now();
   let step = start;
@@ -137,17 +141,18 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
         await evaluateDuringTraining(editor, opts, cfg, run, done, monitor);
       }
       if (done % cfg.checkpointEvery === 0 || done === cfg.steps) {
-        await run.saveCheckpoint(editor, optimizer, done, checkpointConfig);
+        await run.saveCheckpoint(editor, optimizer, done, checkpointConfig, elapsed());
       }
       if (done % 10 === 0) await new Promise((r) => setTimeout(r, 0)); // signals and displays
     }
     if (interrupted || (opts.stopAfter !== undefined && step < cfg.steps)) {
-      await run.saveCheckpoint(editor, optimizer, step, checkpointConfig);
+      await run.saveCheckpoint(editor, optimizer, step, checkpointConfig, elapsed());
     }
   } finally {
     if (opts.handleSigint) Deno.removeSignalListener("SIGINT", onSigint);
   }
   const seconds = (performance.now() - t0) / 1000;
+  const totalSeconds = elapsed();
   monitor.finish(
     interrupted
       ? `interrupted at step ${step}; resume with the same command`
@@ -156,7 +161,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
   if (step >= cfg.steps) {
     await run.saveEditor(editor, checkpointConfig, {
       "train.steps": String(step),
-      "train.seconds": seconds.toFixed(0),
+      "train.seconds": totalSeconds.toFixed(0), // resumes included
     });
   }
   optimizer.dispose();
