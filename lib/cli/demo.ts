@@ -2,7 +2,8 @@
  * `deno task demo`: the main job on the embedded default. Loads the synthface world and the shipped
  * ID-Style checkpoint (official preset; if it is missing, trains a quick one first), edits 8 faces
  * from fixed seeds for each attribute in both directions and once with all four toggled at once
- * (absmax), and writes out/demo/edits.png (rows are faces; columns the original and each edit) and
+ * (absmax), and writes out/demo/edits.png (lib/eval/showcase.ts: rows are faces; columns the original
+ * and each edit) and
  * out/demo/metrics.json (per attribute: accuracy by the evaluation classifier and by the oracle,
  * FRS, oracle identity similarity), then prints that table.
  */
@@ -12,7 +13,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import type { IDStyleEditor } from "../model/editor.ts";
 import { loadSynthFace } from "../world/synthface/world.ts";
 import { evaluate, idStyleAttributeEditor } from "../eval/evaluate.ts";
-import { editGrid, labelCode } from "../viz/faces.ts";
+import { editShowcase } from "../eval/showcase.ts";
 import { writePng } from "../viz/png.ts";
 import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
 import { trainConfig } from "../train/config.ts";
@@ -44,34 +45,9 @@ try {
   source = "a quick run (out of the box: checkpoints/runs/demo-quick)";
 }
 
-// 8 faces from a fixed seed, W mode.
+// 8 faces from a fixed seed (W mode): the grid, then metrics on the same faces, each attribute both ways.
+await writePng(`${OUT}/edits.png`, editShowcase(world, editor, { faces: FACES, seed: SEED }));
 const w = tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(FACES, SEED))));
-const M = world.attributes.length;
-const labels = world.oracle.labels(w).dataSync();
-
-// The grid: original, each attribute +1 and -1, all four toggled at once (absmax).
-const columns: tf.Tensor4D[] = [world.synthesize(w, { resolution: 96 })];
-const headers = ["original"];
-for (let m = 0; m < M; m++) {
-  for (const dir of [1, -1]) {
-    const attr = Array.from({ length: M }, (_, j) => (j === m ? dir : 0));
-    const r = editor.edit(w, attr);
-    columns.push(world.synthesize(r.combined, { resolution: 96 }));
-    headers.push(`${world.attributes[m]}${dir > 0 ? "+" : "-"}`);
-    tf.dispose([r.perAttribute, r.combined]);
-  }
-}
-const toggle = tf.tensor2d(Array.from(labels, (l) => 1 - 2 * l), [FACES, M]);
-const all = editor.edit(w, toggle);
-columns.push(world.synthesize(all.combined, { resolution: 96 }));
-headers.push("all toggled");
-const rowLabels = Array.from(
-  { length: FACES },
-  (_, i) => labelCode(labels.subarray(i * M, (i + 1) * M), world.attributes),
-);
-await writePng(`${OUT}/edits.png`, editGrid(columns, headers, { rowLabels }));
-
-// Metrics on the same faces: each attribute, both directions.
 const { summary } = evaluate(
   idStyleAttributeEditor(editor),
   world,
