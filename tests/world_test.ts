@@ -15,6 +15,7 @@ import {
   heldOutValues,
 } from "../lib/world/evaluators/train.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { entanglement } from "../lib/world/synthface/properties.ts";
 
 const world = await loadSynthFace();
 
@@ -137,6 +138,32 @@ Deno.test(`shipped identity network: verification ROC AUC at least ${EVALUATOR_B
   assert(
     m.meanCosSame > m.meanCosDifferent + 0.3,
     `same ${m.meanCosSame}, different ${m.meanCosDifferent}`,
+  );
+});
+
+Deno.test("entanglement: naive directions lose identity that the ideal ones keep, and flip correlated attributes", () => {
+  const w = mapSamples(world.mappingNet, 300, 555);
+  const rows = entanglement(world, w);
+  for (const a of world.attributes) {
+    const naive = rows.find((r) => r.attribute === a && r.direction === "class-mean")!;
+    const ideal = rows.find((r) => r.attribute === a && r.direction === "ideal")!;
+    assert(
+      naive.flipRate >= 0.9 && ideal.flipRate >= 0.9,
+      `${a}: both directions flip the attribute`,
+    );
+    assert(
+      naive.oracleIdentity < ideal.oracleIdentity - 0.01,
+      `${a}: naive ${naive.oracleIdentity} vs ideal ${ideal.oracleIdentity}`,
+    );
+    assert(
+      Object.values(ideal.otherFlips).every((f) => f < 0.06),
+      `${a}: ideal flips others ${JSON.stringify(ideal.otherFlips)}`,
+    );
+  }
+  // Glasses and age are entangled: the naive glasses direction flips age for many.
+  assert(
+    rows.find((r) => r.attribute === "glasses" && r.direction === "class-mean")!.otherFlips.age >
+      0.15,
   );
 });
 

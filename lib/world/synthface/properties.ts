@@ -150,27 +150,28 @@ export function entanglement(
     )) || 1;
     const clean = tf.tensor1d(ideal.map((v) => v * sign));
     for (const [name, dir] of [["class-mean", meanDiff], ["ideal", clean]] as const) {
-      let step = 0.5, edited: Float32Array | null = null, flip = 0;
-      for (; step <= 64; step *= 1.25) {
-        const e = moved(wt, labT, dir, step);
-        const v = factorValues(world, e.dataSync() as Float32Array);
+      // The smallest step on a geometric grid (0.5 x 1.25^k, up to 64) that reaches the target.
+      let step = 0.5, edited = values, flip = 0;
+      for (let s = 0.5; s <= 64; s *= 1.25) {
+        const e = moved(wt, labT, dir, s);
+        edited = factorValues(world, e.dataSync() as Float32Array);
         e.dispose();
-        flip = lab.reduce((c, l, i) => c + ((v[i * F + fi] > 0.5 ? 1 : 0) !== l ? 1 : 0), 0) / n;
-        edited = v;
+        step = s;
+        flip = lab.reduce((c, l, i) => c + ((edited[i * F + fi] > 0.5 ? 1 : 0) !== l ? 1 : 0), 0) /
+          n;
         if (flip >= target) break;
       }
       const otherFlips: Record<string, number> = {};
       ATTRIBUTES.forEach((b, mb) => {
         if (mb === m) return;
         const fb = FACTORS.findIndex((f) => f.name === b);
-        otherFlips[b] = values.reduce(
-          (
-            c,
-            _,
-            i,
-          ) => (i < n && (values[i * F + fb] > 0.5) !== (edited![i * F + fb] > 0.5) ? c + 1 : c),
-          0,
-        ) / n;
+        let c = 0;
+        for (
+          let i = 0;
+          i < n;
+          i++
+        ) if ((values[i * F + fb] > 0.5) !== (edited[i * F + fb] > 0.5)) c++;
+        otherFlips[b] = c / n;
       });
       const idCols = IDENTITY_FACTORS.map((x) => FACTORS.findIndex((f) => f.name === x));
       const pick = (v: Float32Array) =>
@@ -182,7 +183,7 @@ export function entanglement(
           [n, idCols.length],
         );
       const oracleIdentity = tf.tidy(() =>
-        tf.mean(world.oracle.identitySimilarity(pick(values), pick(edited!))).dataSync()[0]
+        tf.mean(world.oracle.identitySimilarity(pick(values), pick(edited))).dataSync()[0]
       );
       let frs: number | null = null;
       if (opts.withFrs) {
