@@ -65,8 +65,8 @@ ${counts.trainable.toLocaleString("en-US")} trainable) for the synthface world's
   AdaBelief lr ${config.optim?.lr}, betas (${config.optim?.beta1}, ${config.optim?.beta2}), ${config.optim?.schedule.kind}.
 - **Time**: ${
     Number.isFinite(seconds) ? formatDuration(seconds) : "?"
-  } on the ${backend.name} backend (${navigator.hardwareConcurrency} cores)
-  (${
+  } of wall time on the ${backend.name} backend (${navigator.hardwareConcurrency} cores; other work
+  on the same cores lengthens it) (${
     trainRows.length
       ? fmt(trainRows.reduce((s, r) => s + (r.stepsPerSecond as number), 0) / trainRows.length, 2)
       : "?"
