@@ -22,7 +22,8 @@ Deno.test("identity editor: SSIM 1, FRS 1, distances 0, accuracy = the fraction 
   assertClose(summary.perceptual, 0, 1e-6);
   assertClose(summary.oracleIdentity!, 1, 1e-5);
   assertClose(summary.othersKept!, 1, 0);
-  assertClose(summary.frechet, 0, 1e-6);
+  // Two eigendecompositions of covariances with traces in the hundreds: round-off ~1e-4.
+  assertClose(summary.frechet, 0, 1e-3);
   // Each face meets exactly one of its two targets (+1 if it has the attribute, -1 if not).
   for (const a of world.attributes) assertClose(summary.accuracy[a], 0.5, 0);
 });

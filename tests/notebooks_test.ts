@@ -40,7 +40,7 @@ for (const nb of notebooks) {
     fn: async () => {
       if (!hasJupyter) throw new Error(INSTALL);
       const install = await new Deno.Command(Deno.execPath(), {
-        args: ["jupyter", "--install"],
+        args: ["jupyter", "--install", "--force"],
         stdout: "null",
         stderr: "piped",
       }).output();

@@ -5,7 +5,8 @@
  * source already meets counts when it is kept. Per edit: SSIM, FRS (identity-network cosine),
  * the perceptual feature distance, the evaluation classifier's and the oracle's labels, the oracle
  * identity similarity, and whether the other attributes kept their (oracle) labels; over the set,
- * the Frechet distance between the edited and the original images' evaluation features.
+ * the Frechet distance between the edited images' evaluation features and their sources' (each
+ * source counted once per edit made from it, so an editor that changes nothing scores 0).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { World } from "../world/types.ts";
@@ -126,7 +127,7 @@ export function evaluate(
       };
     });
     featDim = orig.pooled.shape[1];
-    origFeatures.push(...orig.pooled.dataSync());
+    const origPooled = orig.pooled.dataSync();
     const oracleLab0 = orig.oracleLab?.dataSync();
     for (let m = 0; m < M; m++) {
       for (const dir of [1, -1]) {
@@ -148,6 +149,7 @@ export function evaluate(
           };
         });
         editFeatures.push(...out.pooled);
+        origFeatures.push(...origPooled); // each edit against its own source: both sets 2Mn rows
         for (let b = 0; b < B; b++) {
           let kept: number | null = null;
           if (out.oracleLab && oracleLab0) {
