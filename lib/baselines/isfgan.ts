@@ -52,6 +52,8 @@ export interface IsfGanConfig {
     ds: number;
   };
   resolution: number;
+  /** Mapping output plus w (the authors' use_residual; their StyleGAN2 run: off). */
+  residual: boolean;
   seed: number;
 }
 
@@ -68,13 +70,14 @@ export const ISFGAN: IsfGanConfig = {
   emaBeta: 0.999,
   lambda: { cls: 2, r1: 1, nb: 0.01, latCyc: 1, srcCyc: 1, lpips: 1, lpipsCyc: 1, ds: 2 },
   resolution: 64,
+  residual: false,
   seed: 17,
 };
 
 export const ISFGAN_CHANGES = [
   "Discriminator: a 4-layer conv net on 64x64 renders with class and real/fake outputs, instead of StarGAN v2's 25M-parameter ResNet on 256x256 images.",
   "Perceptual terms: the feature distance over the training classifier's conv maps instead of LPIPS-AlexNet (the evaluation network stays unseen in training).",
-  "Schedule: 3,000 steps at batch 4 (12,000 samples, about 1.5 h here) with lr 1e-4 and a 300-step warm-up, instead of 50,000 steps at batch 16 with lr 1e-5 and 5,000 warm-up steps: a budget comparable to ID-Style's default run (24,000 samples, under an hour).",
+  "Schedule: 3,000 steps at batch 4 (12,000 samples, about an hour here) with lr 1e-4 and a 300-step warm-up, instead of 50,000 steps at batch 16 with lr 1e-5 and 5,000 warm-up steps: a budget comparable to ID-Style's default run (24,000 samples, under an hour).",
   "Editing: the authors' evaluation post-processing (--use_post 1): the original w is copied back into every row but the attribute's (gender 0-7, glasses 2-3, age 4-7, smile 4-5).",
 ];
 
@@ -146,9 +149,17 @@ class ClippedAdam {
   }
 }
 
+/** One step's losses: d, g, and each weighted generator term (cls, adv, nb, latCyc, ...). */
+export interface IsfGanLossRow {
+  step: number;
+  d: number;
+  g: number;
+  [term: string]: number;
+}
+
 export interface IsfGanResult {
   mapping: IsfMapping;
-  losses: { step: number; d: number; g: number; cls: number; adv: number }[];
+  losses: IsfGanLossRow[];
   seconds: number;
 }
 
@@ -159,8 +170,9 @@ export async function trainIsfGan(
   opts: { silent?: boolean } = {},
 ): Promise<IsfGanResult> {
   const M = world.attributes.length, B = cfg.batch, R = ISF_DEFAULT.noiseDim;
-  const mapping = new IsfMapping({ ...ISF_DEFAULT, domains: M, seed: cfg.seed });
-  const ema = new IsfMapping({ ...ISF_DEFAULT, domains: M, seed: cfg.seed });
+  const isfCfg = { ...ISF_DEFAULT, domains: M, residual: cfg.residual, seed: cfg.seed };
+  const mapping = new IsfMapping(isfCfg);
+  const ema = new IsfMapping(isfCfg);
   ema.copyFrom(mapping);
   const disc = new ConvNet(ISF_DISCRIMINATOR(M, deriveSeed(cfg.seed, "disc")));
   const split = dataset.train;
@@ -241,19 +253,18 @@ export async function trainIsfGan(
           tf.mean(tf.abs(tf.sub(x1, render(mapping.forward(w, z[2], yTrg))))),
           cfg.lambda.ds,
         );
-        parts.cls = tf.keep(cls as tf.Scalar);
-        parts.adv = tf.keep(adv as tf.Scalar);
+        const named = { cls, adv, nb, latCyc, srcCyc, lpips: lp, lpipsCyc: lpCyc, ds };
+        for (const [k, v] of Object.entries(named)) parts[k] = tf.keep(v as tf.Scalar);
         return tf.sub(tf.addN([cls, adv, nb, latCyc, srcCyc, lp, lpCyc]), ds) as tf.Scalar;
       }), mapping.variables);
     gOpt.apply(mapping.variables.map((v) => gLoss.grads[v.name]), lr);
     mapping.updateEma(ema, cfg.emaBeta);
-    const row = {
+    const row: IsfGanLossRow = {
       step: step + 1,
       d: dLoss.value.dataSync()[0],
       g: gLoss.value.dataSync()[0],
-      cls: parts.cls.dataSync()[0],
-      adv: parts.adv.dataSync()[0],
     };
+    for (const [k, v] of Object.entries(parts)) row[k] = v.dataSync()[0];
     losses.push(row);
     tf.dispose([
       w,
@@ -266,8 +277,7 @@ export async function trainIsfGan(
       gLoss.value,
       dLoss.grads,
       gLoss.grads,
-      parts.cls,
-      parts.adv,
+      ...Object.values(parts),
     ]);
     progress.tick(1, `D ${row.d.toFixed(3)} G ${row.g.toFixed(3)} cls ${row.cls.toFixed(3)}`);
     if (step % 10 === 0) await new Promise((r) => setTimeout(r, 0));
@@ -289,6 +299,8 @@ export async function trainIsfGan(
 export class IsfGanEditor implements AttributeEditor {
   readonly name = "ISF-GAN";
   private calls = 0;
+  /** Source labels of the last input tensor: the protocol edits one batch 8 times. */
+  private cache: { id: number; labels: Float32Array } | null = null;
 
   constructor(readonly mapping: IsfMapping, readonly world: SynthFace, readonly seed = 99) {}
 

@@ -7,7 +7,7 @@
  *   AdaLN   [gamma_i, beta_i] = Linear(512 -> 1024)(h_i);  u_i = (1 + gamma_i) LN(w_i) + beta_i
  *   output  w'_i = [LN, Linear, ReLU, LN, Linear, ReLU, LN, Linear](u_i), shared across rows
  *
- * The output replaces w (no residual). 16,327,168 parameters for R = 64, K = 4, 18 rows, as the
+ * The output replaces w (no residual; `residual: true` adds w, the authors' use_residual=1). 16,327,168 parameters for R = 64, K = 4, 18 rows, as the
  * ID-Style paper reports (Table 2).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -19,6 +19,8 @@ export interface IsfConfig {
   rows: number;
   latentDim: number;
   hidden: number;
+  /** The authors' use_residual: w' = w + net(w) instead of w' = net(w) (their StyleGAN2 run: off). */
+  residual?: boolean;
   seed: number;
 }
 
@@ -113,7 +115,8 @@ export class IsfMapping {
         u = lin(ln(u, this.outNorms[i]), this.outFcs[i]);
         if (i < 2) u = tf.relu(u);
       }
-      return tf.reshape(u, [B, L, D]) as tf.Tensor3D;
+      const out = tf.reshape(u, [B, L, D]) as tf.Tensor3D;
+      return this.cfg.residual ? tf.add(out, w) : out;
     });
   }
 

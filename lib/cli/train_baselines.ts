@@ -1,7 +1,7 @@
 /**
  * `deno task train-baselines [--only interfacegan,isfgan] [--quick]`: trains the baselines of Table 1
  * in the synthface world and writes them with their training metrics to checkpoints/baselines/:
- * InterFaceGAN (linear SVM boundaries; seconds) and ISF-GAN (its mapping network; about 1.5 h).
+ * InterFaceGAN (linear SVM boundaries; seconds) and ISF-GAN (its mapping network; about an hour).
  */
 import { backend } from "../backend.ts";
 import pl from "nodejs-polars";
