@@ -299,8 +299,6 @@ export async function trainIsfGan(
 export class IsfGanEditor implements AttributeEditor {
   readonly name = "ISF-GAN";
   private calls = 0;
-  /** Source labels of the last input tensor: the protocol edits one batch 8 times. */
-  private cache: { id: number; labels: Float32Array } | null = null;
 
   constructor(readonly mapping: IsfMapping, readonly world: SynthFace, readonly seed = 99) {}
 
