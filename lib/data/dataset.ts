@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
 import { makeMixRecipes, materializeMixes, type MixRecipes } from "./mixing.ts";
 import { readNpy, writeNpy } from "../io/npy.ts";
+import { writeParquetAtomic } from "../io/parquet.ts";
 import { mapSamples } from "../world/synthface/calibration.ts";
 import type { SynthFace } from "../world/synthface/world.ts";
 import { ATTRIBUTES, FACTORS } from "../world/synthface/spec.ts";
@@ -149,12 +150,6 @@ function labelSamples(
   return { probs, oracle };
 }
 
-async function writeParquet(path: string, df: pl.DataFrame): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  df.writeParquet(tmp);
-  await Deno.rename(tmp, path);
-}
-
 export interface BuildSummary {
   counts: Record<string, number>;
   baseRates: Record<string, Record<string, number>>;
@@ -214,7 +209,7 @@ export async function buildDataset(
         (_, i) => (factors[i * F + j] > 0.5 ? 1 : 0),
       );
     });
-    await writeParquet(`${dir}/${s.name}_latents.parquet`, pl.DataFrame(latCols));
+    await writeParquetAtomic(`${dir}/${s.name}_latents.parquet`, pl.DataFrame(latCols));
     const recipes = makeMixRecipes(s.n, {
       mixesPerLatent: s.mixes,
       keepOriginal: s.keep,
@@ -222,7 +217,10 @@ export async function buildDataset(
     });
     const { probs, oracle } = labelSamples(world, new MixedLatents(w, recipes, D), progress);
     const labels = probs.map((p) => (p > 0.5 ? 1 : 0));
-    await writeParquet(`${dir}/${s.name}_mix.parquet`, recipeFrame(recipes, labels, probs, oracle));
+    await writeParquetAtomic(
+      `${dir}/${s.name}_mix.parquet`,
+      recipeFrame(recipes, labels, probs, oracle),
+    );
     const n = recipes.source.length;
     summary.counts[`${s.name} latents`] = s.n;
     summary.counts[`${s.name} samples`] = n;

@@ -28,6 +28,7 @@ import { exportEditorOnnx } from "../onnx/export.ts";
 import { OrtEditor } from "../onnx/ort.ts";
 import { timeIt } from "../bench/timing.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { writeParquetAtomic } from "../io/parquet.ts";
 
 export interface Method {
   name: string;
@@ -258,8 +259,6 @@ export function table2Frame(rows: Table2Row[]): pl.DataFrame {
 /** Writes a frame as parquet and CSV (atomically). */
 export async function saveFrame(df: pl.DataFrame, base: string): Promise<void> {
   await Deno.mkdir(base.slice(0, base.lastIndexOf("/")), { recursive: true });
-  const tmp = `${base}.parquet.tmp-${Deno.pid}`;
-  df.writeParquet(tmp);
-  await Deno.rename(tmp, `${base}.parquet`);
+  await writeParquetAtomic(`${base}.parquet`, df);
   await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
 }
