@@ -67,4 +67,16 @@ export {
 } from "./eval/tables.ts";
 export type { Method, Table1Row, Table2Row } from "./eval/tables.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
+export { BASELINES_DIR } from "./baselines/paths.ts";
 export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";
+export {
+  angleMatrix,
+  entriesForShare,
+  FIGURE9,
+  globalDirections,
+  hoyerSparsity,
+  massCurve,
+  realizedEdits,
+  topKSweep,
+} from "./eval/sparsity.ts";
+export type { RealizedEdits, TopKPoint, TopKSetting, TopKSweepOptions } from "./eval/sparsity.ts";

@@ -10,7 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { World } from "../world/types.ts";
-import type { IDStyleEditor } from "../model/editor.ts";
+import type { EditOptions, IDStyleEditor } from "../model/editor.ts";
+import { topKRows } from "../model/combine.ts";
+import { assertIntInRange, assertPositive } from "../util/validate.ts";
 import { ssim } from "../metrics/ssim.ts";
 import { featureDistance } from "../metrics/perceptual.ts";
 import { featureStats, frechetDistance } from "../metrics/frechet.ts";
@@ -23,22 +25,36 @@ export interface AttributeEditor {
   editAttribute(wPlus: tf.Tensor3D, m: number, directions: number[]): tf.Tensor3D;
 }
 
-/** The ID-Style editor as an AttributeEditor (one attribute at a time, attr_m = direction). */
-export function idStyleAttributeEditor(editor: IDStyleEditor, name = "ID-Style"): AttributeEditor {
+/**
+ * The ID-Style editor as an AttributeEditor (one attribute at a time, attr_m = direction).
+ * `edit.topK` keeps the k largest |entries| of each row of the edit and `edit.intensity` scales it
+ * (paper Figure 9), as IDStyleEditor.edit does.
+ */
+export function idStyleAttributeEditor(
+  editor: IDStyleEditor,
+  name = "ID-Style",
+  edit: EditOptions = {},
+): AttributeEditor {
+  const D = editor.config.latentDim;
+  if (edit.topK !== undefined) assertIntInRange("topK", edit.topK, 1, D);
+  if (edit.intensity !== undefined) assertPositive("intensity", edit.intensity);
   return {
     name,
     editAttribute(wPlus, m, directions) {
-      const [B, L, D] = wPlus.shape;
+      const [B, L] = wPlus.shape;
       const M = editor.attributes.length;
       return tf.tidy(() => {
         const attr = tf.tensor2d(
           directions.flatMap((d) => Array.from({ length: M }, (_, j) => (j === m ? d : 0))),
           [B, M],
         );
-        return tf.reshape(
-          tf.slice(editor.forward(wPlus, attr).edited, [0, m, 0, 0], [B, 1, L, D]),
+        let delta = tf.reshape(
+          tf.slice(editor.forward(wPlus, attr).deltas, [0, m, 0, 0], [B, 1, L, D]),
           [B, L, D],
-        ) as tf.Tensor3D;
+        ) as tf.Tensor3D; // [B, L, D]
+        if (edit.topK !== undefined) delta = topKRows(delta, edit.topK, edit.intensity ?? 1);
+        else if (edit.intensity !== undefined) delta = tf.mul(delta, edit.intensity);
+        return tf.add(wPlus, delta) as tf.Tensor3D;
       });
     },
   };
