@@ -8,6 +8,7 @@
  * it also accepts W latents [B, D] (W mode: w repeated on every row), attribute vectors by name,
  * and checks values (finite latents, attr in {-1, 0, 1}, k in 1..D).
  */
+import "../backend.ts"; // choose the backend (wasm, not tfjs's slow cpu default) whoever imports the editor
 import * as tf from "@tensorflow/tfjs";
 import type { EditorConfig } from "./config.ts";
 import { validateEditorConfig } from "./config.ts";

@@ -4,6 +4,7 @@
  * renderer (render.ts) -> images [N, H, W, 3] in [-1, 1]; plus the oracle (exact labels and
  * identity) and the evaluators trained on renders (checkpoints/synthface/).
  */
+import "../../backend.ts"; // choose the backend (wasm, not tfjs's slow cpu default) whoever imports the world
 import * as tf from "@tensorflow/tfjs";
 import type { Oracle, World } from "../types.ts";
 import { ConvNet } from "../evaluators/convnet.ts";
