@@ -52,10 +52,25 @@ Deno.test({
       );
     assertEquals(losses(rest.metrics), losses(full.metrics));
     for (
-      const f of ["config.json", "metrics.jsonl", "checkpoint.safetensors", "editor.safetensors"]
+      const f of [
+        "config.json",
+        "world.json",
+        "metrics.jsonl",
+        "checkpoint.safetensors",
+        "editor.safetensors",
+      ]
     ) {
       await Deno.stat(`${runs}/split/${f}`);
     }
+    // The identity network the run trained against, by the hash of the shipped file.
+    const recorded = JSON.parse(await Deno.readTextFile(`${runs}/split/world.json`));
+    const bytes = await Deno.readFile(
+      new URL("../checkpoints/synthface/identity.safetensors", import.meta.url),
+    );
+    const hex = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    assertEquals(recorded.world, "synthface");
+    assertEquals(recorded.identity.includes(`sha256 ${hex.slice(0, 16)}`), true, recorded.identity);
     const a = full.editor.params()[2].variable.dataSync(),
       b = rest.editor.params()[2].variable.dataSync();
     assertEquals(Array.from(a), Array.from(b));

@@ -2,6 +2,7 @@
  * A run directory, checkpoints/runs/<name>/:
  *
  *   config.json               the run's configuration, written before step 0
+ *   world.json                the world and its learned parts (identity network hash and AUC)
  *   metrics.jsonl             one JSON line per logging step ({"type":"train",...}) and evaluation
  *                             ({"type":"eval",...})
  *   checkpoint.safetensors    the editor, the optimizer's moments (optim.m.<i>, optim.s.<i>) and

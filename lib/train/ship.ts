@@ -38,6 +38,9 @@ export async function shipRun(
   const counts = editor.countParameters();
   const fmt = (x: unknown, d = 3) => (typeof x === "number" ? x.toFixed(d) : "-");
   const figure = target.replace(".safetensors", ".png");
+  const identityNet = await Deno.readTextFile(`${runPath}/world.json`)
+    .then((t) => (JSON.parse(t).identity as string | undefined) ?? "not recorded by its world")
+    .catch(() => "not recorded (the run predates world.json)");
   await writePng(figure, editShowcase(world, editor));
   const card = `# ID-Style on synthface, \`${preset}\` preset
 
@@ -82,6 +85,7 @@ ${counts.trainable.toLocaleString("en-US")} trainable) for the synthface world's
     fmt(last?.frs)
   }, oracle identity ${fmt(last?.oracleIdentity)}, SSIM ${fmt(last?.ssim)}.
   The full evaluation (1,000 test latents, W and W+, beside the baselines) is notebook 03 and \`deno task evaluate\`.
+- **Identity network** it trained against (L_id and FRS): ${identityNet}.
 - **Files**: this card, the weights, \`${
     target.split("/").pop()?.replace(".safetensors", ".metrics.jsonl")
   }\` (every logged step and evaluation).

@@ -21,6 +21,7 @@ import { TrainingMonitor } from "./monitor.ts";
 import { evaluate, idStyleAttributeEditor } from "../eval/evaluate.ts";
 import { editGrid } from "../viz/faces.ts";
 import { formatDuration } from "../util/progress.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 export interface TrainOptions {
   world: World;
@@ -88,6 +89,12 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
   } else {
     await run.writeConfig(fullConfig);
     await Deno.writeTextFile(`${run.path}/metrics.jsonl`, "");
+    // The evaluators a run trains against can be replaced later: record which ones it used.
+    const provenance = await opts.world.provenance?.() ?? {};
+    await writeFileAtomic(
+      `${run.path}/world.json`,
+      JSON.stringify({ world: opts.world.name, ...provenance }, null, 2) + "\n",
+    );
   }
   const models = imageModels(opts.world, cfg.resolution);
   const monitor = new TrainingMonitor(

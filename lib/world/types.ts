@@ -43,6 +43,9 @@ export interface World {
 
   /** Ground truth, where the world knows it. */
   readonly oracle?: Oracle;
+
+  /** What the world's learned parts are (file hashes, recorded metrics), for training runs to record. */
+  provenance?(): Promise<Record<string, string>>;
 }
 
 export interface Oracle {

@@ -166,6 +166,13 @@ export class SynthFace implements World {
     };
   }
 
+  /** Directory the evaluators were loaded from (loadSynthFace sets it). */
+  sourceDir = SYNTHFACE_DIR;
+
+  async provenance(): Promise<Record<string, string>> {
+    return { identity: await identityProvenance(this.sourceDir) };
+  }
+
   setEvaluators(nets: Partial<Evaluators>): void {
     this.nets = { ...this.nets, ...nets };
   }
@@ -213,7 +220,7 @@ export async function loadSynthFace(opts: SynthFaceOptions = {}): Promise<SynthF
   for (const name of wanted) {
     nets[name] = await ConvNet.load(`${base}/${EVALUATOR_FILES[name]}`, SPECS[name]);
   }
-  return new SynthFace(
+  const world = new SynthFace(
     seed,
     opts.resolution ?? 64,
     mapping,
@@ -222,4 +229,23 @@ export async function loadSynthFace(opts: SynthFaceOptions = {}): Promise<SynthF
     new FactorReadout(design, cal),
     nets,
   );
+  world.sourceDir = dir;
+  return world;
+}
+
+/** Which identity network a run trains against: a hash of the shipped weights and their recorded AUC. */
+export async function identityProvenance(dir = SYNTHFACE_DIR): Promise<string> {
+  const path = `${dir.replace(/\/$/, "")}/${EVALUATOR_FILES.identity}`;
+  try {
+    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const metrics = JSON.parse(
+      await Deno.readTextFile(path.replace(".safetensors", ".metrics.json")),
+    );
+    return `synthface/${EVALUATOR_FILES.identity} sha256 ${
+      hex.slice(0, 16)
+    }, held-out verification AUC ${Number(metrics.heldOut?.rocAuc).toFixed(4)}`;
+  } catch (err) {
+    return `unknown (${(err as Error).message.split("\n")[0]})`;
+  }
 }
