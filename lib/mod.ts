@@ -80,3 +80,5 @@ export {
   topKSweep,
 } from "./eval/sparsity.ts";
 export type { RealizedEdits, TopKPoint, TopKSetting, TopKSweepOptions } from "./eval/sparsity.ts";
+export { PAPER_TABLE3, TABLE3, table3, table3RunName, trainTable3 } from "./eval/ablations.ts";
+export type { Table3Config, Table3Row } from "./eval/ablations.ts";
