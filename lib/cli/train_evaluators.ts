@@ -62,10 +62,32 @@ let held: Float32Array | null = null;
 for (const name of only) {
   const t0 = performance.now();
   if (name === "identity") {
-    const opts = { ...cfg.identity, steps: Math.round(cfg.identity.steps * scale) };
-    const { net, losses } = await trainIdentity(world, IDENTITY_NET, opts);
-    const trainSeconds = (performance.now() - t0) / 1000;
-    const m = evaluateIdentity(world, net, cfg.heldOut.identitySeed, cfg.heldOut.identities);
+    // Phases, each resumable from its own state file (removed once the network is written).
+    let net: ConvNet | undefined;
+    const phases = [];
+    const states: string[] = [];
+    for (const [i, phase] of cfg.identity.entries()) {
+      const opts = { ...phase, steps: Math.round(phase.steps * scale) };
+      const statePath = `${out}/identity.phase${i + 1}.state.safetensors`;
+      states.push(statePath);
+      const run = await trainIdentity(world, IDENTITY_NET, opts, {
+        statePath,
+        validation: cfg.validation,
+        init: net,
+      });
+      if (run.resumedFrom > 0) {
+        console.log(`identity phase ${i + 1}: resumed from step ${run.resumedFrom} (${statePath})`);
+      }
+      net?.dispose();
+      net = run.net;
+      phases.push({
+        training: opts,
+        trainSeconds: run.trainSeconds,
+        validation: run.validation,
+        lossCurve: lossCurve(run.losses),
+      });
+    }
+    const m = evaluateIdentity(world, net!, cfg.heldOut.identitySeed, cfg.heldOut.identities);
     console.log(
       `identity: verification ROC AUC ${
         m.rocAuc.toFixed(4)
@@ -73,16 +95,17 @@ for (const name of only) {
         m.meanCosDifferent.toFixed(3)
       }`,
     );
-    await save(IDENTITY_NET.name, net, {
+    await save(IDENTITY_NET.name, net!, {
       network: IDENTITY_NET.name,
-      parameters: net.countParameters(),
-      training: opts,
-      trainSeconds,
+      parameters: net!.countParameters(),
+      trainSeconds: phases.reduce((s, p) => s + p.trainSeconds, 0),
       backend: backend.name,
       heldOut: m,
-      lossCurve: lossCurve(losses),
+      validation: { ...cfg.validation, note: "other identities than heldOut; used to choose" },
+      phases,
     });
-    net.dispose();
+    for (const s of states) await Deno.remove(s);
+    net!.dispose();
   } else {
     const spec = name === "classifier" ? TRAIN_CLASSIFIER : EVAL_CLASSIFIER;
     const opts = { ...cfg[name], steps: Math.round(cfg[name].steps * scale) };

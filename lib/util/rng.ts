@@ -33,6 +33,11 @@ export function deriveSeed(seed: number, label: string): number {
   return z;
 }
 
+export interface RngState {
+  s: number[];
+  spareNormal: number | null;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -53,6 +58,22 @@ export class Rng {
     }
     [this.s0, this.s1, this.s2, this.s3] = out;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** The generator's state, to save with a resumable run. */
+  getState(): RngState {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spareNormal };
+  }
+
+  /** Continues exactly where the generator that gave `state` was. */
+  setState(state: RngState): void {
+    if (!Array.isArray(state?.s) || state.s.length !== 4 || !state.s.every(Number.isInteger)) {
+      throw new RangeError(
+        `state: expected { s: four integers, spareNormal }, got ${JSON.stringify(state)}`,
+      );
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state.s;
+    this.spareNormal = state.spareNormal ?? null;
   }
 
   /** Uniform 32-bit unsigned integer. */

@@ -14,10 +14,17 @@ import { ConvNet, type NetSpec } from "./convnet.ts";
 import { FactorPool } from "./data.ts";
 import type { SynthFace } from "../synthface/world.ts";
 import { ATTRIBUTES, FACTORS } from "../synthface/spec.ts";
-import { deriveSeed, Rng } from "../../util/rng.ts";
+import { deriveSeed, Rng, type RngState } from "../../util/rng.ts";
 import { Progress } from "../../util/progress.ts";
 import { rocAuc } from "../../metrics/roc.ts";
 import { bceWithLogits } from "../../losses/image.ts";
+import {
+  CheckpointError,
+  readSafetensors,
+  type TensorInput,
+  toFloat32,
+  writeSafetensors,
+} from "../../io/safetensors.ts";
 
 export interface TrainOptions {
   steps: number;
@@ -169,33 +176,134 @@ export interface IdentityOptions extends TrainOptions {
   variants: number;
   scale: number;
   margin: number;
+  /** Fraction of the steps over which the margin ramps linearly from 0 to `margin` (default 0). */
+  marginWarmup?: number;
+  /**
+   * Standard deviation of the ArcFace head's initial entries (default 1). Only the direction of
+   * each class column counts, and Adam's steps have a fixed size per entry, so a smaller scale
+   * turns the class centres faster.
+   */
+  headInitStd?: number;
 }
+
+/** Resumable, monitored identity training (long: over an hour of one core). */
+export interface IdentityRunOptions {
+  /** State file (network, ArcFace head, Adam moments, step, history), written atomically every `checkpointEvery` steps and resumed from when it exists with the same options. */
+  statePath?: string;
+  /** Default 250. */
+  checkpointEvery?: number;
+  /** Verification on validation identities (another seed than the test identities) every `every` steps. */
+  validation?: { seed: number; identities: number; every: number };
+  /** Stop after this step (saving the state), to split a run over several processes. */
+  until?: number;
+  /** Start from this network's weights (a previous phase) instead of the spec's initialisation. */
+  init?: ConvNet;
+}
+
+export interface ValidationPoint {
+  step: number;
+  rocAuc: number;
+  meanCosSame: number;
+  meanCosDifferent: number;
+}
+
+export interface IdentityRun {
+  net: ConvNet;
+  /** One loss per step, including the steps of earlier (resumed) processes. */
+  losses: number[];
+  validation: ValidationPoint[];
+  /** Step the run resumed from (0 for a fresh run). */
+  resumedFrom: number;
+  /** Training seconds summed over every process of the run. */
+  trainSeconds: number;
+}
+
+const STATE_META = "idstyle.identity-state";
 
 export async function trainIdentity(
   world: SynthFace,
   spec: NetSpec,
   opts: IdentityOptions,
-): Promise<{ net: ConvNet; losses: number[] }> {
+  run: IdentityRunOptions = {},
+): Promise<IdentityRun> {
   const res = opts.resolution ?? 64;
   const net = new ConvNet(spec);
+  if (run.init) {
+    for (const [k, v] of net.params) {
+      const src = run.init.params.get(k);
+      if (!src || src.shape.join() !== v.shape.join()) {
+        throw new CheckpointError(
+          `init: the network has no parameter "${k}" of shape [${v.shape}]`,
+        );
+      }
+      v.assign(src);
+    }
+  }
   const others = FactorPool.build(world, 16384, deriveSeed(opts.seed, "others"));
   const ids = FactorPool.build(world, opts.identities, deriveSeed(opts.seed, "identities"));
+  const rng = new Rng(deriveSeed(opts.seed, "batches"));
   const embDim = embeddingWidth(spec);
   const head = tf.variable(
-    tf.tensor2d(new Rng(deriveSeed(opts.seed, "head")).normals(embDim * opts.identities), [
-      embDim,
-      opts.identities,
-    ]),
+    tf.tensor2d(
+      new Rng(deriveSeed(opts.seed, "head")).normals(
+        embDim * opts.identities,
+        opts.headInitStd ?? 1,
+      ),
+      [
+        embDim,
+        opts.identities,
+      ],
+    ),
   );
-  const rng = new Rng(deriveSeed(opts.seed, "batches"));
   const optimizer = tf.train.adam(opts.lr);
+  const trainable = [...net.variables, head];
   const perBatch = Math.max(1, Math.floor(opts.batch / opts.variants));
+  const every = run.checkpointEvery ?? 250;
+  const key = JSON.stringify({ spec, opts: { ...opts, silent: undefined }, init: !!run.init });
+
+  let losses: number[] = [];
+  let validation: ValidationPoint[] = [];
+  let start = 0, priorSeconds = 0;
+  if (run.statePath) {
+    const resumed = await loadIdentityState(run.statePath, key, net, head, optimizer);
+    if (resumed) {
+      ({ step: start, losses, validation, seconds: priorSeconds } = resumed);
+      rng.setState(resumed.rng);
+    }
+  }
+  const t0 = performance.now();
+  const seconds = () => priorSeconds + (performance.now() - t0) / 1000;
+  const save = async (step: number) => {
+    if (!run.statePath) return;
+    const tensors: Record<string, TensorInput> = {};
+    const f32 = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
+    for (const [k, v] of net.params) {
+      tensors[`net.${k}`] = { dtype: "F32", shape: v.shape, data: f32(v) };
+    }
+    tensors.head = { dtype: "F32", shape: head.shape, data: f32(head) };
+    const weights = await optimizer.getWeights();
+    weights.forEach((w, i) =>
+      tensors[`adam.${i}`] = { dtype: "F32", shape: w.tensor.shape, data: f32(w.tensor) }
+    );
+    const meta = {
+      key,
+      step,
+      losses,
+      validation,
+      seconds: seconds(),
+      adam: weights.length,
+      rng: rng.getState(),
+    };
+    await writeSafetensors(run.statePath, tensors, { [STATE_META]: JSON.stringify(meta) });
+  };
+
   const progress = new Progress(`train ${spec.name}`, opts.steps, {
     unit: "steps",
     silent: opts.silent,
   });
-  const losses: number[] = [];
-  for (let step = 0; step < opts.steps; step++) {
+  if (start > 0) progress.set(start, `resumed at step ${start}`);
+  const end = Math.min(opts.steps, run.until ?? opts.steps);
+  for (let step = start; step < end; step++) {
     const chosen = Array.from({ length: perBatch }, () => rng.int(0, opts.identities - 1));
     const values = ids.identityVariants(chosen, opts.variants, others, rng);
     const images = render(world, values, res);
@@ -208,6 +316,8 @@ export async function trainIdentity(
       step,
       opts.steps,
     );
+    const warm = (opts.marginWarmup ?? 0) * opts.steps;
+    const margin = warm > 0 ? opts.margin * Math.min(1, step / warm) : opts.margin;
     const loss = optimizer.minimize(
       () => {
         const logits = arcFaceLogits(
@@ -215,24 +325,92 @@ export async function trainIdentity(
           head,
           onehot,
           opts.scale,
-          opts.margin,
+          margin,
         );
         return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
       },
       true,
-      [...net.variables, head],
+      trainable,
     )!;
     net.commitStats();
     losses.push(loss.dataSync()[0]);
     tf.dispose([images, onehot, loss]);
+    const done = step + 1;
+    if (run.validation && (done % run.validation.every === 0 || done === opts.steps)) {
+      const v = evaluateIdentity(world, net, run.validation.seed, run.validation.identities);
+      validation.push({
+        step: done,
+        rocAuc: v.rocAuc,
+        meanCosSame: v.meanCosSame,
+        meanCosDifferent: v.meanCosDifferent,
+      });
+    }
+    if (done % every === 0 && done < end) await save(done);
     const recent = losses.slice(-50);
-    progress.tick(1, `loss ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}`);
+    const last = validation.at(-1);
+    progress.tick(
+      1,
+      `loss ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}` +
+        (last ? `  val AUC ${last.rocAuc.toFixed(4)} @${last.step}` : ""),
+    );
     if (step % 20 === 0) await new Promise((r) => setTimeout(r, 0));
   }
   progress.finish();
+  await save(end);
   optimizer.dispose();
   head.dispose();
-  return { net, losses };
+  return { net, losses, validation, resumedFrom: start, trainSeconds: seconds() };
+}
+
+/** Restores a saved identity run into fresh variables; null when there is no state file. */
+async function loadIdentityState(
+  path: string,
+  key: string,
+  net: ConvNet,
+  head: tf.Variable,
+  optimizer: tf.AdamOptimizer,
+): Promise<
+  {
+    step: number;
+    losses: number[];
+    validation: ValidationPoint[];
+    seconds: number;
+    rng: RngState;
+  } | null
+> {
+  try {
+    await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  const file = await readSafetensors(path);
+  const raw = file.metadata[STATE_META];
+  if (!raw) throw new CheckpointError(`${path}: not an identity training state`);
+  const meta = JSON.parse(raw);
+  if (meta.key !== key) {
+    throw new CheckpointError(
+      `${path}: saved by a run with other options or another network; delete it to start afresh`,
+    );
+  }
+  const tensor = (name: string) => {
+    const t = file.tensors.get(name);
+    if (!t) throw new CheckpointError(`${path}: missing tensor "${name}"`);
+    return tf.tensor(toFloat32(t, name), t.shape);
+  };
+  for (const [k, v] of net.params) v.assign(tensor(`net.${k}`));
+  head.assign(tensor("head"));
+  const fresh = await optimizer.getWeights();
+  if (fresh.length <= 1) {
+    // Adam creates its moments on the first update (until then getWeights is [iterations]);
+    // setWeights takes [iterations, m..., v...] in the order it applies them.
+    await optimizer.setWeights(
+      Array.from({ length: meta.adam }, (_, i) => ({
+        name: i === 0 ? "iter" : `w${i}`,
+        tensor: tensor(`adam.${i}`),
+      })),
+    );
+  }
+  return meta;
 }
 
 export interface IdentityMetrics {
