@@ -33,6 +33,7 @@ Deno.test({
       assertEquals(trained.map((t) => t.config.id), ["A", "F"]);
       assertEquals(trained[0].editor.config.layerEmbedding, "fixed"); // official preset
       assertEquals(trained[1].editor.config.layerEmbedding, "none");
+      for (const t of trained) assert(t.seconds > 0, `${t.config.id}: ${t.seconds} s`);
       for (const id of ["A", "F"]) {
         await Deno.stat(
           `${runsDir}/${table3RunName("official", "quick", id)}-3/editor.safetensors`,

@@ -64,7 +64,13 @@ export async function trainTable3(
   world: World,
   dataset: Dataset,
   opts: Table3TrainOptions = {},
-): Promise<{ config: Table3Config; editor: IDStyleEditor; seconds: number }[]> {
+): Promise<
+  {
+    config: Table3Config;
+    editor: IDStyleEditor; /** Training seconds of the run. */
+    seconds: number;
+  }[]
+> {
   const model = opts.model ?? "official", schedule = opts.schedule ?? "default";
   const rows = TABLE3.filter((r) => !opts.ids || opts.ids.includes(r.id));
   const out = [];
@@ -81,7 +87,7 @@ export async function trainTable3(
       runsDir: opts.runsDir,
       silent: opts.silent,
     });
-    out.push({ config, editor: result.editor, seconds: result.seconds });
+    out.push({ config, editor: result.editor, seconds: result.totalSeconds });
   }
   return out;
 }

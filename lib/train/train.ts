@@ -45,7 +45,10 @@ export interface TrainResult {
   /** Steps done in total (including resumed ones). */
   steps: number;
   interrupted: boolean;
+  /** Seconds of this call. */
   seconds: number;
+  /** Training seconds of the whole run, earlier (resumed) calls included. */
+  totalSeconds: number;
   metrics: MetricRow[];
 }
 
@@ -172,7 +175,15 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
     });
   }
   optimizer.dispose();
-  return { editor, run, steps: step, interrupted, seconds, metrics: await run.readMetrics() };
+  return {
+    editor,
+    run,
+    steps: step,
+    interrupted,
+    seconds,
+    totalSeconds,
+    metrics: await run.readMetrics(),
+  };
 }
 
 /** Metrics on the first test samples, and a grid of edits of four fixed test faces. */
