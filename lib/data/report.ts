@@ -11,11 +11,7 @@ import type { SynthFace } from "../world/synthface/world.ts";
 import { ATTRIBUTES, FACTORS } from "../world/synthface/spec.ts";
 import { correlations, entanglement } from "../world/synthface/properties.ts";
 import { readNpy } from "../io/npy.ts";
-
-export async function sha256(path: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+import { sha256File } from "../io/hash.ts";
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -80,7 +76,7 @@ export async function writeDatasetReadme(
     } |`
   );
   const sums = await Promise.all(
-    DATASET_FILES.map(async (f) => `| \`${f}\` | \`${await sha256(`${dir}/${f}`)}\` |`),
+    DATASET_FILES.map(async (f) => `| \`${f}\` | \`${await sha256File(`${dir}/${f}`)}\` |`),
   );
   const text = `# synthface dataset
 

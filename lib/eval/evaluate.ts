@@ -10,9 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { World } from "../world/types.ts";
-import type { EditOptions, IDStyleEditor } from "../model/editor.ts";
-import { topKRows } from "../model/combine.ts";
-import { assertIntInRange, assertPositive } from "../util/validate.ts";
+import type { IDStyleEditor } from "../model/editor.ts";
+import { applyEditOptions, checkEditOptions, type EditOptions } from "../model/combine.ts";
 import { ssim } from "../metrics/ssim.ts";
 import { featureDistance } from "../metrics/perceptual.ts";
 import { featureStats, frechetDistance } from "../metrics/frechet.ts";
@@ -36,8 +35,7 @@ export function idStyleAttributeEditor(
   edit: EditOptions = {},
 ): AttributeEditor {
   const D = editor.config.latentDim;
-  if (edit.topK !== undefined) assertIntInRange("topK", edit.topK, 1, D);
-  if (edit.intensity !== undefined) assertPositive("intensity", edit.intensity);
+  checkEditOptions(edit, D);
   return {
     name,
     editAttribute(wPlus, m, directions) {
@@ -48,13 +46,11 @@ export function idStyleAttributeEditor(
           directions.flatMap((d) => Array.from({ length: M }, (_, j) => (j === m ? d : 0))),
           [B, M],
         );
-        let delta = tf.reshape(
+        const delta = tf.reshape(
           tf.slice(editor.forward(wPlus, attr).deltas, [0, m, 0, 0], [B, 1, L, D]),
           [B, L, D],
         ) as tf.Tensor3D; // [B, L, D]
-        if (edit.topK !== undefined) delta = topKRows(delta, edit.topK, edit.intensity ?? 1);
-        else if (edit.intensity !== undefined) delta = tf.mul(delta, edit.intensity);
-        return tf.add(wPlus, delta) as tf.Tensor3D;
+        return tf.add(wPlus, applyEditOptions(delta, edit)) as tf.Tensor3D;
       });
     },
   };

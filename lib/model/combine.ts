@@ -8,6 +8,27 @@
  *   an edit, scaled by an intensity factor. Entries tied with the k-th largest are kept too.
  */
 import * as tf from "@tensorflow/tfjs";
+import { assertIntInRange, assertPositive } from "../util/validate.ts";
+
+export interface EditOptions {
+  /** Keep only the k largest |values| of each row of every edit (paper Figure 9); 1..D. */
+  topK?: number;
+  /** Scales every edit (after the top-k restriction when given). Default 1. */
+  intensity?: number;
+}
+
+/** Checks edit options against the latent width D; errors name the option. */
+export function checkEditOptions(opts: EditOptions, D: number): void {
+  if (opts.topK !== undefined) assertIntInRange("topK", opts.topK, 1, D);
+  if (opts.intensity !== undefined) assertPositive("intensity", opts.intensity);
+}
+
+/** Edits [..., D] restricted to their top-k entries per row and/or scaled; unchanged without options. */
+export function applyEditOptions<T extends tf.Tensor>(edit: T, opts: EditOptions): T {
+  if (opts.topK !== undefined) return topKRows(edit, opts.topK, opts.intensity ?? 1);
+  if (opts.intensity !== undefined) return tf.mul(edit, opts.intensity) as T;
+  return edit;
+}
 
 /** deltas [B, M, L, D] -> absmax over M, [B, L, D]. */
 export function absmax(deltas: tf.Tensor4D): tf.Tensor3D {

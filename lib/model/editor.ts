@@ -15,16 +15,9 @@ import { validateEditorConfig } from "./config.ts";
 import { EditDirectionAdjustment } from "./eda.ts";
 import { InstanceAwareIntensityPredictor } from "./iaip.ts";
 import { LearnableGlobalDirections } from "./lgd.ts";
-import { absmax, topKRows } from "./combine.ts";
+import { absmax, applyEditOptions, checkEditOptions, type EditOptions } from "./combine.ts";
 import { type NamedParam, nextInstancePrefix } from "./params.ts";
-import {
-  assertFinite,
-  assertIntInRange,
-  assertPositive,
-  assertShape,
-  assertValuesIn,
-  InputError,
-} from "../util/validate.ts";
+import { assertFinite, assertShape, assertValuesIn, InputError } from "../util/validate.ts";
 
 export interface EditorOutput {
   /** IAIP output l_ft, [B, L, D]. */
@@ -45,12 +38,7 @@ export interface EditorEdits extends EditorOutput {
 /** Attribute targets: a tensor [B, M], one vector for the whole batch, or codes by name. */
 export type AttrInput = tf.Tensor2D | readonly number[] | Readonly<Record<string, number>>;
 
-export interface EditOptions {
-  /** Keep only the k largest |values| of each row of every edit (paper Figure 9); 1..D. */
-  topK?: number;
-  /** Scales every edit (after the top-k restriction when given). Default 1. */
-  intensity?: number;
-}
+export type { EditOptions } from "./combine.ts";
 
 export interface EditResult {
   /** Latent edited for each attribute alone, [B, M, L, D]. */
@@ -135,13 +123,10 @@ export class IDStyleEditor {
       const B = wPlus.shape[0];
       const attrT = this.toAttr(attr, B);
       try {
-        if (opts.topK !== undefined) assertIntInRange("topK", opts.topK, 1, D);
-        if (opts.intensity !== undefined) assertPositive("intensity", opts.intensity);
+        checkEditOptions(opts, D);
         return tf.tidy(() => {
           const out = this.forward(wPlus, attrT);
-          let deltas: tf.Tensor4D = out.deltas;
-          if (opts.topK !== undefined) deltas = topKRows(deltas, opts.topK, opts.intensity ?? 1);
-          else if (opts.intensity !== undefined) deltas = tf.mul(deltas, opts.intensity);
+          const deltas = applyEditOptions(out.deltas, opts);
           const base = tf.reshape(wPlus, [B, 1, L, D]);
           return {
             perAttribute: tf.add(base, deltas) as tf.Tensor4D,

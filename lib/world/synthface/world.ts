@@ -16,6 +16,7 @@ import { MappingNetwork, sampleZ } from "./mapping.ts";
 import { renderFactors } from "./render.ts";
 import { ATTRIBUTES, FACTORS, IDENTITY_FACTORS, WORLD } from "./spec.ts";
 import { assertFinite, assertShape } from "../../util/validate.ts";
+import { sha256File } from "../../io/hash.ts";
 
 /** The shipped world's seed. */
 export const SYNTHFACE_SEED = 2023;
@@ -237,8 +238,7 @@ export async function loadSynthFace(opts: SynthFaceOptions = {}): Promise<SynthF
 export async function identityProvenance(dir = SYNTHFACE_DIR): Promise<string> {
   const path = `${dir.replace(/\/$/, "")}/${EVALUATOR_FILES.identity}`;
   try {
-    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const hex = await sha256File(path);
     const metrics = JSON.parse(
       await Deno.readTextFile(path.replace(".safetensors", ".metrics.json")),
     );
