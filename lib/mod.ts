@@ -23,6 +23,18 @@ export { trainStep } from "./train/step.ts";
 export { loadEditor, loadEditorWeights, saveEditor } from "./io/checkpoint.ts";
 export { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
 export { readNpy, writeNpy } from "./io/npy.ts";
+export {
+  decodeTorch,
+  readTorch,
+  stateDictAt,
+  tensorsOf,
+  TorchFileError,
+  TorchTensor,
+  toSafetensorsFile,
+} from "./io/torch.ts";
+export type { TorchData, TorchDType } from "./io/torch.ts";
+export { decodeLatents, readLatents, writeLatents } from "./io/latents.ts";
+export type { LatentFile, LatentLayout } from "./io/latents.ts";
 export { exportEditorOnnx } from "./onnx/export.ts";
 export { OrtEditor } from "./onnx/ort.ts";
 export { Rng } from "./util/rng.ts";
@@ -82,3 +94,13 @@ export {
 export type { RealizedEdits, TopKPoint, TopKSetting, TopKSweepOptions } from "./eval/sparsity.ts";
 export { PAPER_TABLE3, TABLE3, table3, table3RunName, trainTable3 } from "./eval/ablations.ts";
 export type { Table3Config, Table3Row } from "./eval/ablations.ts";
+export { StyleGAN2 } from "./world/stylegan2/generator.ts";
+export type { NoiseMode, SynthesisOptions } from "./world/stylegan2/generator.ts";
+export { MappingNetwork } from "./world/stylegan2/mapping.ts";
+export { loadGenerator, readGeneratorWeights } from "./world/stylegan2/load.ts";
+export { exportGeneratorOnnx, OrtGenerator } from "./world/stylegan2/onnx.ts";
+export { renderLatents } from "./world/stylegan2/render.ts";
+export { generatorFlops } from "./world/stylegan2/flops.ts";
+export { randomGeneratorWeights, rosinalityChannels } from "./world/stylegan2/random.ts";
+export { GeneratorFormatError, parseGenerator } from "./world/stylegan2/weights.ts";
+export type { StyleGAN2Weights } from "./world/stylegan2/weights.ts";
