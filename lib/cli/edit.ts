@@ -1,13 +1,19 @@
 /**
- * `deno task edit --checkpoint F --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png P]`:
- * edits W+ [N, 18, 512] or W [N, 512] latents from a .npy file with one attribute or several at once
- * (element-wise absmax, eq. 12), writes W+ [N, 18, 512] float32 .npy, and with --png a grid of the
- * faces before and after (in the synthface world). Every input is checked before anything is
- * written; errors are one line with a non-zero exit, and outputs are written atomically.
+ * `deno task edit --checkpoint F --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png P]
+ *  [--generator G.pt]`: edits W+ [N, 18, 512], [N, 1, 18, 512] (the authors' and StyleFlow's
+ * layout) or W [N, 512] latents from a .npy file with one attribute or several at once
+ * (element-wise absmax, eq. 12), and writes the result in the layout it was given (W as W+). The
+ * checkpoint is ours (.safetensors) or the authors' PyTorch `.ckpt`. With --png, a grid of the faces
+ * before and after: rendered by the real StyleGAN2 generator with --generator, else in the
+ * synthface world. Every input is checked before anything is written; errors are one line with a
+ * non-zero exit, and outputs are written atomically.
  */
 import { tf } from "../backend.ts";
 import { loadEditor } from "../io/checkpoint.ts";
-import { readNpy, writeNpy } from "../io/npy.ts";
+import { readLatents, writeLatents } from "../io/latents.ts";
+import { readGeneratorWeights } from "../world/stylegan2/load.ts";
+import { renderLatents } from "../world/stylegan2/render.ts";
+import { gridRaster, rastersFromNchw } from "../viz/png.ts";
 import { loadSynthFace } from "../world/synthface/world.ts";
 import { editGrid } from "../viz/faces.ts";
 import { writePng } from "../viz/png.ts";
@@ -16,14 +22,16 @@ import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task edit [--checkpoint F] --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png grid.png] [--top-k K]",
+    "deno task edit [--checkpoint F] --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png grid.png] [--generator G.pt] [--top-k K]",
   flags: { help: "this text" },
   options: {
-    checkpoint: `editor checkpoint (default ${SHIPPED_CHECKPOINTS.official})`,
-    in: "input latents, .npy: W+ [N, 18, 512] or W [N, 512], float32 or float64",
+    checkpoint:
+      `editor checkpoint, ours or the authors' .ckpt (default ${SHIPPED_CHECKPOINTS.official})`,
+    in: "input latents, .npy: W+ [N, 18, 512], [N, 1, 18, 512] or W [N, 512], float32 or float64",
     edit: "comma-separated attribute=code, code in -1, 0, +1 (for example smile=+1,age=-1)",
-    out: "output .npy, W+ [N, 18, 512] float32",
-    png: "also write a grid of the faces before and after (synthface world)",
+    out: "output .npy, float32, in the input's layout ([N, 1, 18, 512] stays so; W becomes W+)",
+    png: "also write a grid of the faces before and after (synthface world, or --generator)",
+    generator: "render the --png with this StyleGAN2 generator (rosinality's .pt), at 256 px",
     "top-k": "keep only the k largest |values| of each row of each edit (1..512)",
   },
 });
@@ -51,21 +59,62 @@ async function main(): Promise<void> {
     }
     codes[name] = v;
   }
-  const arr = await readNpy(input);
-  if (arr.dtype !== "float32") throw new Error(`--in: expected float latents, got ${arr.dtype}`);
-  const shape = arr.shape;
-  const isW = shape.length === 2 && shape[1] === 512;
-  const isWPlus = shape.length === 3 && shape[1] === 18 && shape[2] === 512;
-  if (!isW && !isWPlus) {
-    throw new Error(`--in: expected W+ [N, 18, 512] or W [N, 512], got [${shape.join(", ")}]`);
+  if (args.options.generator && !args.options.png) {
+    throw new Error("--generator renders the --png grid; give --png too");
   }
+  const generator = args.options.generator
+    ? await readGeneratorWeights(args.options.generator)
+    : null;
+  const { numLayers: L, latentDim: D } = editor.config;
+  if (generator && (generator.numLatents !== L || generator.styleDim !== D)) {
+    throw new Error(
+      `--generator: its W+ is [${generator.numLatents}, ${generator.styleDim}] (${generator.size} px), the editor's [${L}, ${D}]`,
+    );
+  }
+  const lat = await readLatents(input, "--in", { numLatents: L, latentDim: D });
   const topK = args.options["top-k"] === undefined ? undefined : Number(args.options["top-k"]);
-  const latents = tf.tensor(arr.data, shape);
+  const N = lat.n;
+  const latents = tf.tensor3d(lat.data, [N, L, D]);
   const result = editor.edit(latents, codes, { topK }); // checks NaN, codes and k before anything is written
-  const N = shape[0];
   const edited = result.combined.dataSync() as Float32Array;
   let grid: ReturnType<typeof editGrid> | null = null;
-  if (args.options.png) {
+  const label = (name: string, v: number) => `${name}${v > 0 ? "+" : v < 0 ? "-" : "="}`;
+  if (generator) {
+    // Columns: before, each requested attribute alone, and all together when there are several.
+    const active = Object.entries(codes).filter(([, v]) => v !== 0);
+    const cols: { label: string; data: Float32Array }[] = [{ label: "before", data: lat.data }];
+    const perAttr = result.perAttribute.dataSync() as Float32Array; // [N, M, L, D]
+    for (const [name, v] of active) {
+      const m = editor.attributes.indexOf(name);
+      const data = new Float32Array(N * L * D);
+      for (let i = 0; i < N; i++) {
+        data.set(
+          perAttr.subarray(
+            ((i * editor.attributes.length) + m) * L * D,
+            ((i * editor.attributes.length) + m + 1) * L * D,
+          ),
+          i * L * D,
+        );
+      }
+      cols.push({ label: label(name, v), data });
+    }
+    if (active.length > 1) {
+      cols.push({ label: active.map(([k, v]) => label(k, v)).join(" "), data: edited });
+    }
+    const size = Math.min(256, generator.size);
+    const all = new Float32Array(cols.length * N * L * D);
+    // row-major grid: face i, column c
+    for (let i = 0; i < N; i++) {
+      cols.forEach((c, k) =>
+        all.set(c.data.subarray(i * L * D, (i + 1) * L * D), (i * cols.length + k) * L * D)
+      );
+    }
+    const { images } = await renderLatents(generator, all, N * cols.length, { size });
+    grid = gridRaster(rastersFromNchw(images, N * cols.length, size, size), {
+      cols: cols.length,
+      colLabels: cols.map((c) => c.label),
+    });
+  } else if (args.options.png) {
     const world = await loadSynthFace({ evaluators: false });
     if (world.attributes.join() !== editor.attributes.join()) {
       throw new Error("--png: the editor's attributes are not the synthface world's");
@@ -79,10 +128,10 @@ async function main(): Promise<void> {
     );
     grid = editGrid(cols, [
       "before",
-      Object.entries(codes).map(([k, v]) => `${k}${v > 0 ? "+" : v < 0 ? "-" : "="}`).join(" "),
+      Object.entries(codes).map(([k, v]) => label(k, v)).join(" "),
     ]);
   }
-  await writeNpy(out, { dtype: "float32", shape: [N, 18, 512], data: edited });
+  await writeLatents(out, edited, N, lat.layout, { numLatents: L, latentDim: D });
   if (grid && args.options.png) await writePng(args.options.png, grid);
   console.log(
     `edited ${N} latents (${

@@ -29,6 +29,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from "./safetensors.ts";
+import { readTorch, stateDictAt, toSafetensorsFile } from "./torch.ts";
 
 export const META_CONFIG = "idstyle.config";
 export const META_FORMAT = "idstyle.format";
@@ -210,12 +211,27 @@ export interface LoadedEditor {
   metadata: Record<string, string>;
 }
 
+/** PyTorch files (read without Python): the authors' `100000.ckpt` and its kind. */
+export const TORCH_CHECKPOINT = /\.(ckpt|pt|pth)$/i;
+
+/**
+ * An editor checkpoint's tensors: ours (.safetensors) or a PyTorch state_dict (the authors'
+ * `torch.save(model.state_dict())`, or one nested under "state_dict" / "model").
+ */
+export async function readEditorFile(path: string): Promise<SafeTensorsFile> {
+  if (!TORCH_CHECKPOINT.test(path)) return await readSafetensors(path);
+  const obj = await readTorch(path);
+  const top = (obj && typeof obj === "object" ? obj : {}) as Record<string, unknown>;
+  const key = ["state_dict", "model"].find((k) => k in top && !("iaip.fc.1.weight" in top));
+  return toSafetensorsFile(stateDictAt(obj, key, path));
+}
+
 /** Reads a checkpoint and builds the editor it describes (or `config` if given). */
 export async function loadEditor(
   path: string,
   opts: LoadWeightsOptions & { config?: CheckpointConfig } = {},
 ): Promise<LoadedEditor> {
-  const file = await readSafetensors(path);
+  const file = await readEditorFile(path);
   const config = opts.config ?? checkpointConfig(file, path);
   const editor = new IDStyleEditor(config.model);
   try {

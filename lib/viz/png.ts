@@ -41,6 +41,22 @@ export function toRasters(images: tf.Tensor4D): Raster[] {
   });
 }
 
+/** images as NCHW float values [N, 3, H, W] (PyTorch's layout), clamped to [-1, 1] -> N rasters. */
+export function rastersFromNchw(data: Float32Array, n: number, h: number, w: number): Raster[] {
+  const plane = h * w;
+  return Array.from({ length: n }, (_, k) => {
+    const r = newRaster(w, h);
+    const base = k * 3 * plane;
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) {
+        const v = Math.min(1, Math.max(-1, data[base + c * plane + i]));
+        r.data[i * 4 + c] = Math.round((v + 1) * 127.5);
+      }
+    }
+    return r;
+  });
+}
+
 /** Copies `src` into `dst` at (x, y), scaled by an integer factor (nearest neighbour). */
 export function blit(dst: Raster, src: Raster, x: number, y: number, scale = 1): void {
   for (let j = 0; j < src.height * scale; j++) {
