@@ -33,6 +33,20 @@ export function inferenceFlops(cfg: EditorConfig, batch: number): number {
 }
 
 /**
+ * Inference as exported to ONNX (`lib/onnx/export.ts`), what the onnxruntime figures run: the
+ * layer encoding's half of RFC1 is folded into a per-row constant (RFC1 is [B L, D] x [D, H]),
+ * and the LayerNorm becomes two row sums over D and a division of RFC1's output.
+ */
+export function onnxInferenceFlops(cfg: EditorConfig, batch: number): number {
+  const f = layers(cfg, batch);
+  const { latentDim: D, hiddenDim: H } = cfg;
+  const fc1 = 2 * f.rows * D * H;
+  const ln = cfg.inputLayerNorm ? 2 * f.rows * D + 2 * f.rows * H : 0;
+  const edits = batch * cfg.attributes.length * cfg.numLayers * D;
+  return fc1 + f.cfc + f.fc2 + ln + f.pointwise + 6 * edits;
+}
+
+/**
  * One training step with the latent losses (direction, nb, sparsity) as implemented: factored
  * losses (three [B L, D] x [D, M] products), backward through every layer (the input gradient of
  * RFC1 only when a LayerNorm with parameters sits before it), and the AdaBelief update.

@@ -9,6 +9,20 @@ export interface BenchRow {
   value: number;
   unit: string;
   note?: string;
+  /** A yardstick rate (higher is better) that several sections may measure; `mergeRows` keeps
+   * the highest. */
+  yardstick?: boolean;
+}
+
+/** Rows of several sections in order; a key measured twice keeps its last value, a yardstick
+ * its highest (the least contended measurement of the run). */
+export function mergeRows(rows: BenchRow[]): BenchRow[] {
+  const out = new Map<string, BenchRow>();
+  for (const r of rows) {
+    const prev = out.get(r.key);
+    out.set(r.key, prev?.yardstick && r.yardstick && prev.value > r.value ? prev : r);
+  }
+  return [...out.values()];
 }
 
 export async function writeBench(
