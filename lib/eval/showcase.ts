@@ -1,23 +1,30 @@
 /**
- * The demo's figure: faces from a fixed seed (W mode), each attribute added and removed, then all
- * four toggled at once (absmax): rows are faces (labelled with their oracle labels), columns the
- * original and each edit.
+ * The demo's figure: faces from a fixed seed (W mode) or given latents, each attribute added and
+ * removed, then all four toggled at once (absmax): rows are faces (labelled with their oracle
+ * labels, or the training classifier's where the world has no oracle), columns the original and
+ * each edit. Works in any world.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { IDStyleEditor } from "../model/editor.ts";
-import type { SynthFace } from "../world/synthface/world.ts";
+import type { World } from "../world/types.ts";
 import { editGrid, labelCode } from "../viz/faces.ts";
 import type { Raster } from "../viz/png.ts";
 
 export function editShowcase(
-  world: SynthFace,
+  world: World,
   editor: IDStyleEditor,
-  opts: { faces?: number; seed?: number; resolution?: number } = {},
+  opts: { faces?: number; seed?: number; resolution?: number; latents?: tf.Tensor3D } = {},
 ): Raster {
-  const n = opts.faces ?? 8, res = opts.resolution ?? 96;
+  const n = opts.latents?.shape[0] ?? opts.faces ?? 8, res = opts.resolution ?? 96;
   const M = world.attributes.length;
-  const w = tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(n, opts.seed ?? 2024))));
-  const labels = world.oracle.labels(w).dataSync();
+  const w = opts.latents
+    ? tf.clone(opts.latents)
+    : tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(n, opts.seed ?? 2024))));
+  const labels = tf.tidy(() =>
+    world.oracle
+      ? world.oracle.labels(w)
+      : tf.cast(tf.greater(world.classifier(world.synthesize(w)), 0), "float32")
+  ).dataSync();
   const columns: tf.Tensor4D[] = [world.synthesize(w, { resolution: res })];
   const headers = ["original"];
   for (let m = 0; m < M; m++) {

@@ -80,6 +80,59 @@ export function editorLosses(
   });
 }
 
+/** Which edited outputs an image-loss step renders, and which of them the identity loss scores. */
+export interface ImagePlan {
+  /** Attribute indices whose edited outputs are rendered (all M for the class loss). */
+  rendered: number[];
+  /** Attribute indices the identity loss scores (a subset of `rendered`). */
+  idSet: number[];
+}
+
+export function imagePlan(cfg: LossConfig, M: number, step: number): ImagePlan {
+  const idSet = cfg.weights.id > 0 ? identityAttributes(cfg, M, step) : [];
+  return { rendered: cfg.weights.class > 0 ? [...Array(M).keys()] : idSet, idSet };
+}
+
+/** The rendered edited latents, attribute-major: [K B, L, D] from edited [B, M, L, D]. */
+export function renderedLatents(edited: tf.Tensor4D, plan: ImagePlan): tf.Tensor3D {
+  const [B, , L, D] = edited.shape;
+  return tf.tidy(() => {
+    const sel = tf.stack(
+      plan.rendered.map((m) => tf.squeeze(tf.slice(edited, [0, m, 0, 0], [B, 1, L, D]), [1])),
+    ); // [K, B, L, D]
+    return tf.reshape(sel, [plan.rendered.length * B, L, D]) as tf.Tensor3D;
+  });
+}
+
+/**
+ * The image terms from the networks' outputs: `logits` [K B, M] of the rendered edits (class
+ * loss), `source` [B, E] and `editedEmb` [K B, E] embeddings (identity loss; rows of attributes
+ * outside idSet are ignored).
+ */
+export function featureTerms(
+  plan: ImagePlan,
+  batch: LossBatch,
+  cfg: LossConfig,
+  feats: { logits: tf.Tensor2D | null; source: tf.Tensor2D | null; editedEmb: tf.Tensor2D | null },
+): Partial<Record<LossName, tf.Scalar>> {
+  const [B, M] = batch.attr.shape;
+  const terms: Partial<Record<LossName, tf.Scalar>> = {};
+  if (cfg.weights.class > 0 && feats.logits) {
+    const perEdit = tf.transpose(tf.reshape(feats.logits, [M, B, M]), [1, 0, 2]) as tf.Tensor3D; // [B, M, M]
+    const mask = tf.cast(tf.notEqual(batch.attr, 0), "float32") as tf.Tensor2D;
+    terms.class = classLoss(perEdit, batch.targets, mask, cfg.attributeReduction);
+  }
+  if (plan.idSet.length && feats.source && feats.editedEmb) {
+    const E = feats.source.shape[1];
+    const scored = plan.idSet.map((m) =>
+      tf.slice(feats.editedEmb!, [plan.rendered.indexOf(m) * B, 0], [B, E])
+    );
+    const ed = tf.transpose(tf.stack(scored), [1, 0, 2]) as tf.Tensor3D; // [B, |idSet|, E]
+    terms.id = identityLoss(feats.source, ed, cfg.attributeReduction);
+  }
+  return terms;
+}
+
 function imageTerms(
   edited: tf.Tensor4D, // [B, M, L, D]
   batch: LossBatch,
@@ -87,40 +140,32 @@ function imageTerms(
   step: number,
   models: ImageModels,
 ): Partial<Record<LossName, tf.Scalar>> {
-  const [B, M, L, D] = edited.shape;
-  const idSet = cfg.weights.id > 0 ? identityAttributes(cfg, M, step) : [];
-  // Edited outputs to render: all M for the class loss, else only those the id loss scores.
-  const rendered = cfg.weights.class > 0 ? [...Array(M).keys()] : idSet;
-  const K = rendered.length;
-  const withSource = idSet.length > 0;
-  const editedSel = tf.stack(
-    rendered.map((m) => tf.squeeze(tf.slice(edited, [0, m, 0, 0], [B, 1, L, D]), [1])),
-  ); // [K, B, L, D]
-  const latents = tf.reshape(editedSel, [K * B, L, D]);
+  const B = edited.shape[0];
+  const plan = imagePlan(cfg, edited.shape[1], step);
+  const K = plan.rendered.length;
+  const withSource = plan.idSet.length > 0;
+  const latents = renderedLatents(edited, plan);
   const all = withSource ? tf.concat([latents, batch.wPlus], 0) : latents; // [(K + 1) B, L, D]
   const images = models.generator(all as tf.Tensor3D); // [(K (+1)) B, H, W, 3]
   const [, H, W, C] = images.shape;
   const editedImages = tf.slice(images, [0, 0, 0, 0], [K * B, H, W, C]) as tf.Tensor4D;
-  const terms: Partial<Record<LossName, tf.Scalar>> = {};
-  if (cfg.weights.class > 0) {
-    const logits = models.classifier(editedImages); // [M B, M]
-    const perEdit = tf.transpose(tf.reshape(logits, [M, B, M]), [1, 0, 2]) as tf.Tensor3D; // [B, M, M]
-    const mask = tf.cast(tf.notEqual(batch.attr, 0), "float32") as tf.Tensor2D;
-    terms.class = classLoss(perEdit, batch.targets, mask, cfg.attributeReduction);
-  }
+  let source: tf.Tensor2D | null = null, editedEmb: tf.Tensor2D | null = null;
   if (withSource) {
-    const source = tf.slice(images, [K * B, 0, 0, 0], [B, H, W, C]) as tf.Tensor4D;
-    const scored = idSet.map((m) =>
-      tf.slice(editedImages, [rendered.indexOf(m) * B, 0, 0, 0], [B, H, W, C])
+    // The identity network sees the source and only the edits it scores.
+    const sourceImages = tf.slice(images, [K * B, 0, 0, 0], [B, H, W, C]) as tf.Tensor4D;
+    const scored = plan.idSet.map((m) =>
+      tf.slice(editedImages, [plan.rendered.indexOf(m) * B, 0, 0, 0], [B, H, W, C])
     );
-    const emb = models.identity(tf.concat([source, ...scored], 0) as tf.Tensor4D); // [(1 + |idSet|) B, E]
+    const emb = models.identity(tf.concat([sourceImages, ...scored], 0) as tf.Tensor4D); // [(1 + |idSet|) B, E]
     const E = emb.shape[1];
-    const src = tf.slice(emb, [0, 0], [B, E]) as tf.Tensor2D;
-    const ed = tf.transpose(
-      tf.reshape(tf.slice(emb, [B, 0], [idSet.length * B, E]), [idSet.length, B, E]),
-      [1, 0, 2],
-    );
-    terms.id = identityLoss(src, ed as tf.Tensor3D, cfg.attributeReduction);
+    source = tf.slice(emb, [0, 0], [B, E]) as tf.Tensor2D;
+    // Back into the rendered layout (rows of unscored attributes are never read).
+    const rows = plan.rendered.map((m) => {
+      const j = plan.idSet.indexOf(m);
+      return j >= 0 ? tf.slice(emb, [(1 + j) * B, 0], [B, E]) : tf.zeros([B, E]);
+    });
+    editedEmb = tf.concat(rows, 0) as tf.Tensor2D;
   }
-  return terms;
+  const logits = cfg.weights.class > 0 ? models.classifier(editedImages) : null; // [M B, M]
+  return featureTerms(plan, batch, cfg, { logits, source, editedEmb });
 }

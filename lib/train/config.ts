@@ -76,6 +76,11 @@ export interface TrainConfig extends Schedule {
   targets: TargetMode;
   /** Training image resolution. */
   resolution: number;
+  /**
+   * Renders per chunk of the image losses (lib/train/chunked_step.ts): for generators whose tape
+   * does not fit in memory at once (the real StyleGAN2). Unset: one graph per step.
+   */
+  imageChunk?: number;
   /** Seed of the batches (the editor's initialisation has its own, in the model config). */
   seed: number;
 }
@@ -114,6 +119,9 @@ export function trainConfig(
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) {
       throw new RangeError(`train.${k}: expected a positive integer, got ${cfg[k]}`);
     }
+  }
+  if (cfg.imageChunk !== undefined && !(Number.isInteger(cfg.imageChunk) && cfg.imageChunk > 0)) {
+    throw new RangeError(`train.imageChunk: expected a positive integer, got ${cfg.imageChunk}`);
   }
   if (!["flip-all", "joint"].includes(cfg.targets)) {
     throw new RangeError(`train.targets: expected flip-all | joint, got ${cfg.targets}`);

@@ -16,6 +16,7 @@ import type { ImageModels } from "../losses/total.ts";
 import { disposeBatch, makeBatch } from "./batches.ts";
 import { runModelConfig, type TrainConfig } from "./config.ts";
 import { type StepLosses, trainStep } from "./step.ts";
+import { trainStepChunked } from "./chunked_step.ts";
 import { type MetricRow, RunDir } from "./run_dir.ts";
 import { TrainingMonitor } from "./monitor.ts";
 import { evaluate, idStyleAttributeEditor } from "../eval/evaluate.ts";
@@ -124,7 +125,18 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
       const lr = lrAt(step, modelCfg.optim, cfg.steps);
       let losses: StepLosses;
       try {
-        losses = trainStep(editor, optimizer, batch, modelCfg.loss, step, lr, models);
+        losses = cfg.imageChunk
+          ? trainStepChunked(
+            editor,
+            optimizer,
+            batch,
+            modelCfg.loss,
+            step,
+            lr,
+            models,
+            cfg.imageChunk,
+          )
+          : trainStep(editor, optimizer, batch, modelCfg.loss, step, lr, models);
       } finally {
         disposeBatch(batch);
       }

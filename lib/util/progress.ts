@@ -84,9 +84,12 @@ export class Progress {
     const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
     const unit = this.opts.unit ?? "it";
     return `${this.label} [${bar}] ${this.done}/${this.total} ${(100 * frac).toFixed(0)}% ` +
-      `${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s elapsed ${formatDuration(el)} eta ${
-        formatDuration(eta)
-      }` +
+      // slow work (a real-world training step) reads better as seconds per item
+      `${
+        rate > 0 && rate < 1
+          ? `${(1 / rate).toFixed(1)} s/${unit.replace(/s$/, "")}`
+          : `${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s`
+      } elapsed ${formatDuration(el)} eta ${formatDuration(eta)}` +
       (this.note ? `  ${this.note}` : "");
   }
 
