@@ -104,3 +104,29 @@ export { generatorFlops } from "./world/stylegan2/flops.ts";
 export { randomGeneratorWeights, rosinalityChannels } from "./world/stylegan2/random.ts";
 export { GeneratorFormatError, parseGenerator } from "./world/stylegan2/weights.ts";
 export type { StyleGAN2Weights } from "./world/stylegan2/weights.ts";
+export {
+  loadStyleGAN2World,
+  REAL_ATTRIBUTES,
+  StyleGAN2World,
+  toScoreSize,
+} from "./world/real/world.ts";
+export {
+  AUTHORS_TEST_LATENTS,
+  DEFAULT_REAL_CONFIG,
+  findRealConfig,
+  FIXTURE_EDITOR,
+  FIXTURE_REAL_CONFIG,
+  readRealConfig,
+} from "./world/real/config.ts";
+export type { FoundConfig, RealWorldConfig } from "./world/real/config.ts";
+export { IrSe, loadIrSe, readIrSeWeights } from "./world/real/irse.ts";
+export {
+  CLASSIFIER_ATTRIBUTES,
+  loadStarGanClassifier,
+  readClassifierWeights,
+  StarGanClassifier,
+} from "./world/real/stargan_d.ts";
+export { exportClassifierOnnx, exportIrSeOnnx, OrtClassifier, OrtIrSe } from "./world/real/onnx.ts";
+export { scoreImages } from "./world/real/score.ts";
+export { buildWorldDataset, WORLD_DATASET } from "./data/world_dataset.ts";
+export { editShowcase } from "./eval/showcase.ts";

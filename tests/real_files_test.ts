@@ -260,3 +260,63 @@ Deno.test("deno task convert and export-onnx take the authors' .ckpt directly", 
   assert(bad.code !== 0);
   errorLine(bad.stderr);
 });
+
+Deno.test("deno task score: embeddings and logits as the authors' networks give them, FRS of a set with itself 1", async () => {
+  const dir = await Deno.makeTempDir();
+  const common = [
+    "--identity",
+    `${FIX}ir_se50_w4.pth`,
+    "--classifier",
+    `${FIX}classifier_nets_ema.ckpt`,
+  ];
+  const r = await run("score.ts", [
+    "--images",
+    `${FIX}identity_images_256.npy`,
+    "--reference",
+    `${FIX}identity_images_256.npy`,
+    ...common,
+    "--embeddings",
+    `${dir}/e.npy`,
+    "--logits",
+    `${dir}/l.npy`,
+    "--json",
+    `${dir}/s.json`,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const e = await readNpy(`${dir}/e.npy`), l = await readNpy(`${dir}/l.npy`);
+  assertEquals([e.shape, l.shape], [[2, 512], [2, 4]]);
+  assert(
+    maxAbsDiff(e.data, (await readNpy(`${FIX}identity_features.npy`)).data) < 1e-4,
+    "embeddings",
+  );
+  assert(maxAbsDiff(l.data, (await readNpy(`${FIX}classifier_logits.npy`)).data) < 4e-3, "logits");
+  const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
+  assert(Math.abs(s.frs - 1) < 1e-5, `FRS of a set with itself: ${s.frs}`);
+  assertEquals(Object.keys(s.rows[0].logits), ["Gender", "Glasses", "Age", "Expression"]);
+  await writeNpy(`${dir}/bad.npy`, {
+    dtype: "float32",
+    shape: [1, 3, 100, 100],
+    data: new Float32Array(30000),
+  });
+  const cases: [string[], string][] = [
+    [["--images", `${dir}/bad.npy`, ...common, "--json", `${dir}/o.json`], "256"],
+    [["--images", `${FIX}idstyle_d.npy`, ...common, "--json", `${dir}/o.json`], "[N, 3, H, W]"],
+    [[
+      "--images",
+      `${FIX}identity_images_256.npy`,
+      "--identity",
+      `${FIX}stylegan2_1024.pt`,
+      "--classifier",
+      `${FIX}classifier_nets_ema.ckpt`,
+      "--json",
+      `${dir}/o.json`,
+    ], "stylegan2_1024.pt"],
+    [["--images", `${FIX}identity_images_256.npy`, ...common], "at least one"],
+  ];
+  for (const [args, fragment] of cases) {
+    const res = await run("score.ts", args);
+    assert(res.code !== 0, args.join(" "));
+    assert(errorLine(res.stderr).includes(fragment), `${args.join(" ")}: ${res.stderr}`);
+    assert(!(await Deno.stat(`${dir}/o.json`).catch(() => null)), "no output on error");
+  }
+});

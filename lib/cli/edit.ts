@@ -18,6 +18,8 @@ import { loadSynthFace } from "../world/synthface/world.ts";
 import { editGrid } from "../viz/faces.ts";
 import { writePng } from "../viz/png.ts";
 import { parseArgs } from "./args.ts";
+import { WORLD_OPTIONS, worldKind } from "./world_args.ts";
+import { DEFAULT_REAL_CONFIG, readRealConfig } from "../world/real/config.ts";
 import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
 
 const args = parseArgs(Deno.args, {
@@ -32,6 +34,7 @@ const args = parseArgs(Deno.args, {
     out: "output .npy, float32, in the input's layout ([N, 1, 18, 512] stays so; W becomes W+)",
     png: "also write a grid of the faces before and after (synthface world, or --generator)",
     generator: "render the --png with this StyleGAN2 generator (rosinality's .pt), at 256 px",
+    ...WORLD_OPTIONS,
     "top-k": "keep only the k largest |values| of each row of each edit (1..512)",
   },
 });
@@ -62,9 +65,14 @@ async function main(): Promise<void> {
   if (args.options.generator && !args.options.png) {
     throw new Error("--generator renders the --png grid; give --png too");
   }
-  const generator = args.options.generator
-    ? await readGeneratorWeights(args.options.generator)
-    : null;
+  // --world real renders with the config's generator (the other networks are not needed here).
+  const generatorPath = worldKind(args.options, args.fail) === "real"
+    ? (await readRealConfig(args.options["real-config"] ?? DEFAULT_REAL_CONFIG)).generator
+    : args.options.generator;
+  if (generatorPath && !args.options.png) {
+    throw new Error("--world real renders the --png grid; give --png too");
+  }
+  const generator = generatorPath ? await readGeneratorWeights(generatorPath) : null;
   const { numLayers: L, latentDim: D } = editor.config;
   if (generator && (generator.numLatents !== L || generator.styleDim !== D)) {
     throw new Error(

@@ -2,6 +2,10 @@
  * `deno task evaluate [--limit N] [--space W,W+] [--skip-timing]`: the paper's Tables 1 and 2 in the
  * synthface world (lib/eval/tables.ts), printed and written to out/tables/ as parquet and CSV.
  * --limit N uses the first N test latents (a smoke run); the full run takes about 15 minutes here.
+ *
+ * `deno task evaluate --world real [--real-config F.json] --checkpoint C [--limit N]`: the evaluation
+ * protocol for one editor (ours or the authors' .ckpt) on the real world's test split (your latents
+ * or sampled ones, mixed once), scored by the world's networks; written to out/tables/real.json.
  */
 import { backend } from "../backend.ts";
 import { loadDataset } from "../data/dataset.ts";
@@ -15,6 +19,11 @@ import {
   table2Frame,
 } from "../eval/tables.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { loadEditor } from "../io/checkpoint.ts";
+import { readLatents } from "../io/latents.ts";
+import { buildWorldDataset, WORLD_DATASET } from "../data/world_dataset.ts";
+import { evaluate, idStyleAttributeEditor } from "../eval/evaluate.ts";
+import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
 import { parseArgs } from "./args.ts";
 
 const args = parseArgs(Deno.args, {
@@ -24,6 +33,8 @@ const args = parseArgs(Deno.args, {
     limit: "test latents to use (default: all 1,000)",
     space: "W, W+ or both (default)",
     out: "output directory (default out/tables)",
+    checkpoint: "with --world real: the editor to evaluate (ours or the authors' .ckpt)",
+    ...WORLD_OPTIONS,
   },
 });
 const limit = args.options.limit === undefined ? undefined : Number(args.options.limit);
@@ -37,6 +48,10 @@ for (const s of spaces) {
 const out = (args.options.out ?? "out/tables").replace(/\/$/, "");
 
 const t0 = performance.now();
+if (worldKind(args.options, args.fail) === "real") {
+  await evaluateReal();
+  Deno.exit(0);
+}
 const world = await loadSynthFace();
 const dataset = await loadDataset();
 const methods = await loadMethods(world);
@@ -69,3 +84,48 @@ console.log(
     seconds.toFixed(0)
   } s`,
 );
+
+/** One editor through the protocol on the real world's test split. */
+async function evaluateReal(): Promise<void> {
+  if (!args.options.checkpoint) args.fail("--checkpoint is required with --world real");
+  let choice, editor;
+  try {
+    choice = await loadWorldChoice(args.options, args.fail);
+    editor = (await loadEditor(args.options.checkpoint!)).editor;
+  } catch (err) {
+    args.fail((err as Error).message.split("\n").join(" "));
+  }
+  if (choice!.kind !== "real") return;
+  const world = choice!.world;
+  const n = limit ?? WORLD_DATASET.numTest;
+  const latents = world.config.latents
+    ? await readLatents(world.config.latents, "latents", {
+      numLatents: world.numLayers,
+      latentDim: world.latentDim,
+    })
+    : undefined;
+  const dataset = await buildWorldDataset(
+    world,
+    { ...WORLD_DATASET, numTest: n, numTrain: latents ? WORLD_DATASET.numTrain : 2 },
+    { latents, testOnly: true, cacheDir: `out/cache/real-eval-${n}` },
+  );
+  const { summary } = evaluate(
+    idStyleAttributeEditor(editor!),
+    world,
+    n,
+    (rows) => dataset.test.latents.batch(rows),
+    { batch: 4 },
+  );
+  const scoring = world.scoredByTrainingClassifier
+    ? "accuracy by the training classifier (no evalClassifier in the config: the paper's setting)"
+    : "accuracy by the evaluation classifier";
+  const result = { checkpoint: args.options.checkpoint, testLatents: n, scoring, ...summary };
+  await writeFileAtomic(`${out}/real.json`, JSON.stringify(result, null, 2) + "\n");
+  console.log(`ID-Style (${args.options.checkpoint}) on ${n} real test latents; ${scoring}:`);
+  console.log(
+    `  mACC ${(100 * summary.mAcc).toFixed(1)}% (${
+      world.attributes.map((a) => `${a} ${(100 * summary.accuracy[a]).toFixed(1)}%`).join(", ")
+    }), FRS ${summary.frs.toFixed(3)}, SSIM ${summary.ssim.toFixed(3)}`,
+  );
+  console.log(`wrote ${out}/real.json in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}

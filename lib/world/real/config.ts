@@ -11,7 +11,9 @@
  *                                                       the training classifier scores (the
  *                                                       paper's setting), and tables say so
  *     "latents":        "latents.npy",                  optional: StyleFlow's [N, 1, 18, 512]
- *     "attributes":     "attributes.npy"                optional: StyleFlow's [N, 8, 1]
+ *     "attributes":     "attributes.npy",               optional: StyleFlow's [N, 8, 1]
+ *     "editor":         "100000.ckpt"                   optional: the authors' ID-Style checkpoint
+ *                                                       (or one of ours), for notebook 06 and demos
  *   }
  */
 import { InputError } from "../../util/validate.ts";
@@ -23,13 +25,14 @@ export interface RealWorldConfig {
   evalClassifier?: string;
   latents?: string;
   attributes?: string;
+  editor?: string;
 }
 
 /** Where `--real-config` looks by default, and notebook 06 through IDSTYLE_REAL_CONFIG. */
 export const DEFAULT_REAL_CONFIG = "real/config.json";
 
 const REQUIRED = ["generator", "identity", "classifier"] as const;
-const OPTIONAL = ["evalClassifier", "latents", "attributes"] as const;
+const OPTIONAL = ["evalClassifier", "latents", "attributes", "editor"] as const;
 
 /** Reads and checks a config file; every path is resolved against the file's folder and must exist. */
 export async function readRealConfig(path: string): Promise<RealWorldConfig> {
@@ -100,5 +103,55 @@ function describe(key: string): string {
     evalClassifier: "evaluation classifier",
     latents: "StyleFlow's latents.npy",
     attributes: "StyleFlow's attributes.npy",
+    editor: "ID-Style checkpoint, e.g. the authors' 100000.ckpt",
   }[key] ?? key;
+}
+
+/** The fixture networks' config (random weights in the real formats; tests/fixtures/real/). */
+export const FIXTURE_REAL_CONFIG =
+  new URL("../../../tests/fixtures/real/world.json", import.meta.url)
+    .pathname;
+
+/** The authors' `data/test_latents.npy` ([8, 1, 18, 512]), copied with the fixtures. */
+export const AUTHORS_TEST_LATENTS = new URL(
+  "../../../tests/fixtures/real/authors_test_latents.npy",
+  import.meta.url,
+).pathname;
+
+/** The authors' ID-Style model with random weights, saved as their solver saves it. */
+export const FIXTURE_EDITOR = new URL(
+  "../../../tests/fixtures/real/idstyle_official.ckpt",
+  import.meta.url,
+).pathname;
+
+export interface FoundConfig {
+  path: string;
+  /** True when no real config exists and the fixture networks (random weights) stand in. */
+  fixture: boolean;
+  /** Where it came from, in words. */
+  why: string;
+}
+
+/**
+ * The real-world config a notebook uses: `IDSTYLE_REAL_CONFIG` if set (it must exist), else
+ * `real/config.json` under `root` if present, else the fixture networks.
+ */
+export async function findRealConfig(root = "."): Promise<FoundConfig> {
+  const env = Deno.env.get("IDSTYLE_REAL_CONFIG");
+  if (env) {
+    if (!(await Deno.stat(env).then((s) => s.isFile, () => false))) {
+      throw new InputError(`IDSTYLE_REAL_CONFIG names ${env}, which does not exist`);
+    }
+    return { path: env, fixture: false, why: `IDSTYLE_REAL_CONFIG=${env}` };
+  }
+  const local = `${root}/${DEFAULT_REAL_CONFIG}`;
+  if (await Deno.stat(local).then((s) => s.isFile, () => false)) {
+    return { path: local, fixture: false, why: local };
+  }
+  return {
+    path: FIXTURE_REAL_CONFIG,
+    fixture: true,
+    why:
+      `no ${DEFAULT_REAL_CONFIG} and no IDSTYLE_REAL_CONFIG: the fixture networks (random weights)`,
+  };
 }
