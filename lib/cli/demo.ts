@@ -25,7 +25,7 @@ import { train } from "../train/train.ts";
 import { quickDataset } from "../data/quick.ts";
 import { readLatents } from "../io/latents.ts";
 import { parseArgs } from "./args.ts";
-import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
+import { loadRealWithEditor, WORLD_OPTIONS, worldKind } from "./world_args.ts";
 
 const args = parseArgs(Deno.args, {
   usage: "deno task demo [--world real --real-config F.json --checkpoint C]",
@@ -124,16 +124,8 @@ console.log(
 );
 
 async function realDemo(): Promise<void> {
-  if (!args.options.checkpoint) args.fail("--checkpoint is required with --world real");
-  let choice, ed;
-  try {
-    choice = await loadWorldChoice(args.options, args.fail);
-    ed = (await loadEditor(args.options.checkpoint!)).editor;
-  } catch (err) {
-    args.fail((err as Error).message.split("\n").join(" "));
-  }
-  if (choice!.kind !== "real") return;
-  const world = choice!.world, editor = ed!;
+  const loaded = await loadRealWithEditor(args.options, args.fail);
+  const { world, editor } = loaded;
   const L = world.numLayers, D = world.latentDim;
   const faces = Number(args.options.faces ?? FACES);
   if (!(Number.isInteger(faces) && faces >= 1)) {

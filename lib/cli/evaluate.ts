@@ -19,11 +19,10 @@ import {
   table2Frame,
 } from "../eval/tables.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { loadEditor } from "../io/checkpoint.ts";
 import { readLatents } from "../io/latents.ts";
 import { buildWorldDataset, WORLD_DATASET } from "../data/world_dataset.ts";
 import { evaluate, idStyleAttributeEditor } from "../eval/evaluate.ts";
-import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
+import { loadRealWithEditor, WORLD_OPTIONS, worldKind } from "./world_args.ts";
 import { parseArgs } from "./args.ts";
 
 const args = parseArgs(Deno.args, {
@@ -87,16 +86,8 @@ console.log(
 
 /** One editor through the protocol on the real world's test split. */
 async function evaluateReal(): Promise<void> {
-  if (!args.options.checkpoint) args.fail("--checkpoint is required with --world real");
-  let choice, editor;
-  try {
-    choice = await loadWorldChoice(args.options, args.fail);
-    editor = (await loadEditor(args.options.checkpoint!)).editor;
-  } catch (err) {
-    args.fail((err as Error).message.split("\n").join(" "));
-  }
-  if (choice!.kind !== "real") return;
-  const world = choice!.world;
+  const loaded = await loadRealWithEditor(args.options, args.fail);
+  const { world, editor } = loaded;
   const n = limit ?? WORLD_DATASET.numTest;
   const latents = world.config.latents
     ? await readLatents(world.config.latents, "latents", {
@@ -110,7 +101,7 @@ async function evaluateReal(): Promise<void> {
     { latents, testOnly: true, cacheDir: `out/cache/real-eval-${n}` },
   );
   const { summary } = evaluate(
-    idStyleAttributeEditor(editor!),
+    idStyleAttributeEditor(editor),
     world,
     n,
     (rows) => dataset.test.latents.batch(rows),

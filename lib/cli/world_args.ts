@@ -6,6 +6,8 @@
 import { loadSynthFace, type SynthFace } from "../world/synthface/world.ts";
 import { loadStyleGAN2World, type StyleGAN2World } from "../world/real/world.ts";
 import { DEFAULT_REAL_CONFIG } from "../world/real/config.ts";
+import { loadEditor } from "../io/checkpoint.ts";
+import type { IDStyleEditor } from "../model/editor.ts";
 
 export const WORLD_OPTIONS = {
   world: "synthface (default, embedded) or real (StyleGAN2 and the authors' networks)",
@@ -38,4 +40,18 @@ export async function loadWorldChoice(
   }
   const configPath = options["real-config"] ?? DEFAULT_REAL_CONFIG;
   return { kind: "real", world: await loadStyleGAN2World(configPath), configPath };
+}
+
+/** `--world real` with `--checkpoint`: the real world and the editor, or a one-line failure. */
+export async function loadRealWithEditor(
+  options: { world?: string; "real-config"?: string; checkpoint?: string },
+  fail: (msg: string) => never,
+): Promise<{ world: StyleGAN2World; editor: IDStyleEditor }> {
+  if (!options.checkpoint) fail("--checkpoint is required with --world real");
+  try {
+    const world = await loadStyleGAN2World(options["real-config"] ?? DEFAULT_REAL_CONFIG);
+    return { world, editor: (await loadEditor(options.checkpoint!)).editor };
+  } catch (err) {
+    return fail((err as Error).message.split("\n").join(" "));
+  }
 }
