@@ -227,3 +227,43 @@ Deno.test("deno task demo / edit / evaluate --world real: the fixture world and 
   const noCkpt = await run("evaluate.ts", ["--world", "real", "--real-config", cfg]);
   assert(noCkpt.code !== 0 && noCkpt.stderr.includes("--checkpoint is required"), noCkpt.stderr);
 });
+
+Deno.test("deno task train-baselines --world real: InterFaceGAN's boundaries from sampled latents scored by the classifier (cached)", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  const run = async (extra: string[] = []) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${root}lib/cli/train_baselines.ts`,
+        "--world",
+        "real",
+        "--real-config",
+        `${FIX}world.json`,
+        "--samples",
+        "100",
+        "--out",
+        dir,
+        ...extra,
+      ],
+      env: { IDSTYLE_QUIET: "1" },
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const r = await run();
+  assertEquals(r.code, 0, r.stderr);
+  const m = JSON.parse(await Deno.readTextFile(`${dir}/interfacegan.metrics.json`));
+  assertEquals([m.world, m.samples, m.boundaries.length], ["stylegan2", 100, 4]);
+  assert((await Deno.stat(`${dir}/interfacegan.safetensors`)).size > 4 * 512 * 4);
+  const cached = (await Deno.stat(`${dir}/cache/logits.npy`)).mtime?.getTime();
+  const again = await run(); // the scores are cached: nothing is rendered or rewritten
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals((await Deno.stat(`${dir}/cache/logits.npy`)).mtime?.getTime(), cached);
+  const bad = await run(["--only", "isfgan"]);
+  assert(bad.code !== 0 && bad.stderr.includes("synthface only"), bad.stderr);
+});

@@ -2,6 +2,11 @@
  * `deno task train-baselines [--only interfacegan,isfgan] [--quick]`: trains the baselines of Table 1
  * in the synthface world and writes them with their training metrics to checkpoints/baselines/:
  * InterFaceGAN (linear SVM boundaries; seconds) and ISF-GAN (its mapping network; about an hour).
+ *
+ * `deno task train-baselines --world real [--real-config F.json] [--samples N] [--out DIR]`:
+ * InterFaceGAN's boundaries in the real world: N w sampled from the mapping network (default
+ * 10,000), scored by the training classifier's logits on their renders (cached and resumed), into
+ * DIR (default checkpoints/runs/baselines-real/). ISF-GAN's training is synthface only here.
  */
 import { backend } from "../backend.ts";
 import pl from "nodejs-polars";
@@ -12,12 +17,24 @@ import { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "../baselines/
 import { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "../baselines/isfgan.ts";
 import { BASELINES_DIR } from "../baselines/paths.ts";
 import { parseArgs } from "./args.ts";
+import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
+import { classifierLogits, sampledLatents } from "../data/world_dataset.ts";
 
 const args = parseArgs(Deno.args, {
-  usage: "deno task train-baselines [--only interfacegan,isfgan] [--quick]",
+  usage:
+    "deno task train-baselines [--only interfacegan,isfgan] [--quick] [--world real --real-config F.json --samples N --out DIR]",
   flags: { quick: "a few ISF-GAN steps (smoke run)", help: "this text" },
-  options: { only: "comma-separated baselines (default: both)" },
+  options: {
+    only: "comma-separated baselines (default: both)",
+    ...WORLD_OPTIONS,
+    samples: "with --world real: sampled latents scored for InterFaceGAN (default 10000)",
+    out: "with --world real: output directory (default checkpoints/runs/baselines-real)",
+  },
 });
+if (worldKind(args.options, args.fail) === "real") {
+  await realInterFaceGAN();
+  Deno.exit(0);
+}
 const only = args.options.only?.split(",") ?? ["interfacegan", "isfgan"];
 for (const b of only) {
   if (!["interfacegan", "isfgan"].includes(b)) {
@@ -83,4 +100,63 @@ if (only.includes("isfgan")) {
     JSON.stringify(metrics, null, 2) + "\n",
   );
   console.log(`ISF-GAN: ${cfg.steps} steps in ${r.seconds.toFixed(0)} s -> ${path}`);
+}
+
+async function realInterFaceGAN(): Promise<void> {
+  if (args.options.only && args.options.only !== "interfacegan") {
+    args.fail(
+      "--world real: only interfacegan trains in the real world here (ISF-GAN is synthface only)",
+    );
+  }
+  const n = Number(args.options.samples ?? 10_000);
+  if (!(Number.isInteger(n) && n >= 100)) {
+    args.fail(`--samples: expected an integer >= 100, got "${args.options.samples}"`);
+  }
+  const out = (args.options.out ?? "checkpoints/runs/baselines-real").replace(/\/$/, "");
+  const choice = await loadWorldChoice(args.options, args.fail).catch((err) =>
+    args.fail((err as Error).message.split("\n").join(" "))
+  );
+  const world = choice.world;
+  const latents = sampledLatents(world, n, INTERFACEGAN.seed);
+  const provenance = await world.provenance?.() ?? {};
+  const key = JSON.stringify({ provenance, n, seed: INTERFACEGAN.seed });
+  const cacheDir = `${out}/cache`;
+  await Deno.mkdir(cacheDir, { recursive: true });
+  if ((await Deno.readTextFile(`${cacheDir}/key.json`).catch(() => null)) !== key) {
+    await Deno.remove(`${cacheDir}/logits.npy`).catch(() => {});
+    await writeFileAtomic(`${cacheDir}/key.json`, key);
+  }
+  const t0 = performance.now();
+  const scores = await classifierLogits(world, latents, {
+    cachePath: `${cacheDir}/logits.npy`,
+    label: `score ${n} sampled latents (${world.name})`,
+  });
+  const boundaries = await trainBoundaries(
+    latents.w,
+    scores,
+    world.attributes,
+    INTERFACEGAN,
+    world.latentDim,
+  );
+  const editor = new InterFaceGANEditor(boundaries);
+  await editor.save(`${out}/interfacegan.safetensors`);
+  const metrics = {
+    method: "InterFaceGAN",
+    world: world.name,
+    ...provenance,
+    samples: n,
+    config: INTERFACEGAN,
+    seconds: (performance.now() - t0) / 1000,
+    backend: backend.name,
+    boundaries: boundaries.map(({ normal: _, ...b }) => b),
+  };
+  await writeFileAtomic(
+    `${out}/interfacegan.metrics.json`,
+    JSON.stringify(metrics, null, 2) + "\n",
+  );
+  console.log(
+    `InterFaceGAN (real world, ${n} samples): validation accuracy ${
+      boundaries.map((b) => `${b.attribute} ${(100 * b.validationAccuracy).toFixed(1)}%`).join(", ")
+    } -> ${out}/interfacegan.safetensors`,
+  );
 }

@@ -150,7 +150,7 @@ async function checkCache(
   const prev = await Deno.readTextFile(file).catch(() => null);
   if (prev !== key) {
     await Deno.mkdir(opts.cacheDir!, { recursive: true });
-    for (const f of ["train_labels.npy", "test_labels.npy"]) {
+    for (const f of ["train_logits.npy", "test_logits.npy"]) {
       await Deno.remove(`${opts.cacheDir}/${f}`).catch(() => {});
     }
     await writeFileAtomic(file, key);
@@ -164,37 +164,65 @@ async function labelWithCache(
   cfg: WorldDatasetConfig,
   opts: WorldDatasetOptions,
 ): Promise<Float32Array> {
-  const M = world.attributes.length, n = latents.size;
-  const path = opts.cacheDir ? `${opts.cacheDir}/${name}_labels.npy` : null;
-  const labels = new Float32Array(n * M).fill(NaN);
+  const logits = await classifierLogits(world, latents, {
+    chunk: cfg.chunk,
+    cachePath: opts.cacheDir ? `${opts.cacheDir}/${name}_logits.npy` : undefined,
+    label: `label ${name} samples (${world.name})`,
+    silent: opts.silent,
+  });
+  return logits.map((v) => (v > 0 ? 1 : 0));
+}
+
+/**
+ * The world's training-classifier logits of every sample of `latents`, [size, M], rendered and
+ * classified `chunk` at a time with progress; with `cachePath` written every 512 samples (atomic)
+ * and resumed from there. The caller keys the cache (see checkCache).
+ */
+export async function classifierLogits(
+  world: World,
+  latents: MixedLatents,
+  opts: { chunk?: number; cachePath?: string; label?: string; silent?: boolean } = {},
+): Promise<Float32Array> {
+  const M = world.attributes.length, n = latents.size, chunk = opts.chunk ?? 8;
+  const path = opts.cachePath ?? null;
+  const logits = new Float32Array(n * M).fill(NaN);
   if (path) {
-    await Deno.mkdir(opts.cacheDir!, { recursive: true });
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     const prev = await readNpy(path).catch(() => null);
-    if (prev && prev.shape[0] === n && prev.shape[1] === M) labels.set(prev.data as Float32Array);
+    if (prev && prev.shape[0] === n && prev.shape[1] === M) logits.set(prev.data as Float32Array);
   }
   let done = 0;
-  while (done < n && !Number.isNaN(labels[done * M])) done++;
-  const progress = new Progress(`label ${name} samples (${world.name})`, n, {
+  while (done < n && !Number.isNaN(logits[done * M])) done++;
+  const progress = new Progress(opts.label ?? `classify (${world.name})`, n, {
     unit: "samples",
     silent: opts.silent,
   });
   progress.set(done);
   let sinceSave = 0;
-  for (let i = done; i < n; i += cfg.chunk) {
-    const rows = Array.from({ length: Math.min(cfg.chunk, n - i) }, (_, k) => i + k);
-    const l = tf.tidy(() => {
-      const wp = latents.batch(rows);
-      return tf.cast(tf.greater(world.classifier(world.synthesize(wp)), 0), "float32");
-    });
-    labels.set(l.dataSync() as Float32Array, i * M);
+  for (let i = done; i < n; i += chunk) {
+    const rows = Array.from({ length: Math.min(chunk, n - i) }, (_, k) => i + k);
+    const l = tf.tidy(() => world.classifier(world.synthesize(latents.batch(rows))));
+    logits.set(l.dataSync() as Float32Array, i * M);
     l.dispose();
     progress.tick(rows.length);
     sinceSave += rows.length;
-    if (path && (sinceSave >= 512 || i + cfg.chunk >= n)) {
-      await writeNpy(path, { dtype: "float32", shape: [n, M], data: labels });
+    if (path && (sinceSave >= 512 || i + chunk >= n)) {
+      await writeNpy(path, { dtype: "float32", shape: [n, M], data: logits });
       sinceSave = 0;
     }
   }
   progress.finish();
-  return labels;
+  return logits;
+}
+
+/** n latents sampled from the world's mapping network (W mode), as MixedLatents without mixes. */
+export function sampledLatents(world: World, n: number, seed: number): MixedLatents {
+  const w = tf.tidy(() => world.mapping(world.sampleZ(n, seed)).dataSync() as Float32Array);
+  const recipes = {
+    source: Int32Array.from({ length: n }, (_, i) => i),
+    reference: new Int32Array(n).fill(-1),
+    start: new Int32Array(n),
+    end: new Int32Array(n),
+  };
+  return new MixedLatents(w, recipes, world.latentDim, world.numLayers);
 }
