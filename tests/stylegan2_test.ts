@@ -10,15 +10,24 @@ import { readGeneratorWeights } from "../lib/world/stylegan2/load.ts";
 import { StyleGAN2 } from "../lib/world/stylegan2/generator.ts";
 import {
   Blur,
+  disposeModConv,
+  type ModConv,
   modulatedConv,
+  prepareModConv,
   prepareStyledConv,
   prepareToRgb,
   SkipUpsample,
+  styleOf,
   toRgb,
 } from "../lib/world/stylegan2/ops.ts";
 import { exportGeneratorOnnx, OrtGenerator } from "../lib/world/stylegan2/onnx.ts";
 import { randomGeneratorWeights, rosinalityChannels } from "../lib/world/stylegan2/random.ts";
-import { countGeneratorParameters, type StyleGAN2Weights } from "../lib/world/stylegan2/weights.ts";
+import {
+  countGeneratorParameters,
+  defaultBlurKernel,
+  type ModConvWeights,
+  type StyleGAN2Weights,
+} from "../lib/world/stylegan2/weights.ts";
 import { generatorFlops } from "../lib/world/stylegan2/flops.ts";
 import { Rng } from "../lib/util/rng.ts";
 
@@ -217,6 +226,140 @@ Deno.test("stylegan2: each layer's gradient (styles and input) matches finite di
   );
   blur.dispose();
   up.dispose();
+});
+
+/** upfirdn2d(x, kernel, pad) as a plain convolution: [4, 4, C, C], the flipped kernel on the diagonal. */
+function referenceBlur(x: tf.Tensor4D, kernel: Float32Array, pad: [number, number]): tf.Tensor4D {
+  const C = x.shape[3], f = new Float32Array(16 * C * C);
+  for (let t = 0; t < 16; t++) for (let c = 0; c < C; c++) f[(t * C + c) * C + c] = kernel[15 - t];
+  const p = tf.pad(x, [[0, 0], pad, pad, [0, 0]]) as tf.Tensor4D;
+  return tf.conv2d(p, tf.tensor4d(f, [4, 4, C, C]), 1, "valid");
+}
+
+/**
+ * The up-sampling layer as rosinality writes it: the modulated input, conv_transpose2d (stride 2)
+ * by the transposed 3x3 kernel, upfirdn2d(kernel, pad=(1, 1)), demodulation.
+ */
+function referenceUpsampleConv(
+  m: ModConvWeights,
+  conv: ModConv,
+  kernel: Float32Array,
+  x: tf.Tensor4D,
+  w: tf.Tensor2D,
+): tf.Tensor4D {
+  const { cin, cout } = m;
+  const [N, H, W] = x.shape;
+  const filter = new Float32Array(9 * cout * cin); // [ky, kx, Cout, Cin]
+  for (let o = 0; o < cout; o++) {
+    for (let i = 0; i < cin; i++) {
+      for (let t = 0; t < 9; t++) {
+        filter[(t * cout + o) * cin + i] = m.weight[(o * cin + i) * 9 + t] / Math.sqrt(9 * cin);
+      }
+    }
+  }
+  const s = styleOf(conv, w);
+  const xs = tf.mul(x, tf.reshape(s, [N, 1, 1, cin])) as tf.Tensor4D;
+  const f = tf.tensor4d(filter, [3, 3, cout, cin]);
+  const z = tf.conv2dTranspose(xs, f, [N, 2 * H + 1, 2 * W + 1, cout], 2, "valid");
+  const d = tf.rsqrt(tf.add(tf.matMul(tf.square(s), conv.weightSq), 1e-8));
+  return tf.mul(referenceBlur(z, kernel, [1, 1]), tf.reshape(d, [N, 1, 1, cout]));
+}
+
+/** max |a - b| <= tol x max |b|. */
+function assertNear(a: tf.Tensor, b: tf.Tensor, tol: number, what: string) {
+  assertEquals(a.shape, b.shape, `${what}: shape`);
+  const x = a.dataSync(), y = b.dataSync();
+  let d = 0, m = 0;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  assert(m > 0 && d <= tol * m, `${what}: max |diff| ${d} vs ${tol} x ${m}`);
+}
+
+Deno.test("stylegan2: the up-sampling layers by phases equal conv_transpose2d + upfirdn2d, in value and gradient", () => {
+  const rng = new Rng(7);
+  const ramp = (a: number[], b: number[]) =>
+    Float32Array.from({ length: 16 }, (_, t) => a[t >> 2] * b[t & 3]);
+  const kernels = {
+    "[1, 3, 3, 1]": defaultBlurKernel(),
+    "rank one, asymmetric": ramp([1, 2, 5, 1], [3, 1, 1, 2]).map((v) => v / 20),
+    "full rank": Float32Array.from(rng.normals(16), (v) => 0.25 + 0.1 * v),
+  };
+  assert(new Blur(kernels["[1, 3, 3, 1]"]).factors !== null, "[1, 3, 3, 1] is separable");
+  assert(new Blur(kernels["rank one, asymmetric"]).factors !== null, "a rank-one kernel is");
+  assert(new Blur(kernels["full rank"]).factors === null, "a full-rank kernel is not");
+  const cases = [
+    { kernel: "[1, 3, 3, 1]", n: 2, h: 5, w: 7, cin: 6, cout: 4 },
+    { kernel: "[1, 3, 3, 1]", n: 1, h: 4, w: 4, cin: 16, cout: 24 },
+    { kernel: "rank one, asymmetric", n: 2, h: 3, w: 6, cin: 5, cout: 3 },
+    { kernel: "full rank", n: 2, h: 4, w: 3, cin: 4, cout: 5 },
+  ] as const;
+  const D = 12;
+  for (const c of cases) {
+    const what = `${c.kernel}, [${c.n}, ${c.h}, ${c.w}, ${c.cin}] -> ${c.cout}`;
+    const weights: ModConvWeights = {
+      weight: rng.normals(c.cout * c.cin * 9),
+      cin: c.cin,
+      cout: c.cout,
+      k: 3,
+      modWeight: rng.normals(c.cin * D),
+      modBias: Float32Array.from(rng.normals(c.cin), (v) => 1 + 0.3 * v),
+    };
+    const conv = prepareModConv(weights, D, { upsample: true, demodulate: true });
+    const kernel = kernels[c.kernel];
+    const blur = new Blur(kernel);
+    tf.tidy(() => {
+      const x = tf.tensor4d(rng.normals(c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
+      const w = tf.tensor2d(rng.normals(c.n * D), [c.n, D]);
+      const probe = tf.tensor4d(rng.normals(c.n * 4 * c.h * c.w * c.cout), [
+        c.n,
+        2 * c.h,
+        2 * c.w,
+        c.cout,
+      ]);
+      const ours = (xx: tf.Tensor4D, ww: tf.Tensor2D) => modulatedConv(conv, xx, ww, blur);
+      const ref = (xx: tf.Tensor4D, ww: tf.Tensor2D) =>
+        referenceUpsampleConv(weights, conv, kernel, xx, ww);
+      assertNear(ours(x, w), ref(x, w), 1e-5, `${what}: value`);
+      const grads = (f: typeof ours) =>
+        tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+          tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor2D), probe))
+        )([x, w]);
+      const [gx, gw] = grads(ours), [rx, rw] = grads(ref);
+      assertNear(gx, rx, 1e-5, `${what}: d/d input`);
+      assertNear(gw, rw, 1e-5, `${what}: d/d style`);
+    });
+    blur.dispose();
+    disposeModConv(conv);
+  }
+  // ToRGB's skip: upfirdn2d(up=2, pad=(2, 1)) as a transposed 4x4 convolution cropped by one.
+  for (const name of ["[1, 3, 3, 1]", "full rank"] as const) {
+    const kernel = kernels[name];
+    const up = new SkipUpsample(kernel);
+    tf.tidy(() => {
+      const f = new Float32Array(16 * 9);
+      for (let t = 0; t < 16; t++) for (let c = 0; c < 3; c++) f[t * 9 + c * 3 + c] = kernel[t];
+      const ref = (x: tf.Tensor4D) => {
+        const [N, H, W] = x.shape;
+        const y = tf.conv2dTranspose(
+          x,
+          tf.tensor4d(f, [4, 4, 3, 3]),
+          [N, 2 * H + 2, 2 * W + 2, 3],
+          2,
+          "valid",
+        );
+        return tf.slice(y, [0, 1, 1, 0], [N, 2 * H, 2 * W, 3]);
+      };
+      const x = tf.tensor4d(rng.normals(2 * 5 * 6 * 3), [2, 5, 6, 3]);
+      const probe = tf.tensor4d(rng.normals(2 * 10 * 12 * 3), [2, 10, 12, 3]);
+      assertNear(up.apply(x), ref(x), 1e-6, `skip, ${name}: value`);
+      const grad = (g: (x: tf.Tensor4D) => tf.Tensor) =>
+        tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(g(xx as tf.Tensor4D), probe)))(x);
+      assertNear(grad((xx) => up.apply(xx)), grad(ref), 1e-6, `skip, ${name}: gradient`);
+    });
+    up.dispose();
+  }
 });
 
 Deno.test("stylegan2: the whole generator's gradient with respect to W+ matches finite differences, row by row", () => {
