@@ -130,3 +130,11 @@ export { exportClassifierOnnx, exportIrSeOnnx, OrtClassifier, OrtIrSe } from "./
 export { scoreImages } from "./world/real/score.ts";
 export { buildWorldDataset, WORLD_DATASET } from "./data/world_dataset.ts";
 export { editShowcase } from "./eval/showcase.ts";
+export { STYLEFLOW, StyleFlow, styleFlowParameterCount } from "./baselines/styleflow.ts";
+export type { StyleFlowConfig } from "./baselines/styleflow.ts";
+export { STYLEFLOW_DEGREES, StyleFlowEditor } from "./baselines/styleflow_editor.ts";
+export {
+  STYLEFLOW_CHANGES,
+  STYLEFLOW_TRAIN,
+  trainStyleFlowBaseline,
+} from "./baselines/styleflow_train.ts";

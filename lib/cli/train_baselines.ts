@@ -1,7 +1,9 @@
 /**
- * `deno task train-baselines [--only interfacegan,isfgan] [--quick]`: trains the baselines of Table 1
- * in the synthface world and writes them with their training metrics to checkpoints/baselines/:
- * InterFaceGAN (linear SVM boundaries; seconds) and ISF-GAN (its mapping network; about an hour).
+ * `deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N]`:
+ * trains the baselines of Table 1 in the synthface world and writes them with their training
+ * metrics to checkpoints/baselines/: InterFaceGAN (linear SVM boundaries; seconds), ISF-GAN (its
+ * mapping network; about an hour) and, when asked for, StyleFlow (its conditional CNF; 800 steps
+ * about 12 minutes, resumable from checkpoints/runs/styleflow/).
  *
  * `deno task train-baselines --world real [--real-config F.json] [--samples N] [--out DIR]`:
  * InterFaceGAN's boundaries in the real world: N w sampled from the mapping network (default
@@ -16,19 +18,22 @@ import { loadSynthFace } from "../world/synthface/world.ts";
 import { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "../baselines/interfacegan.ts";
 import { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "../baselines/isfgan.ts";
 import { BASELINES_DIR } from "../baselines/paths.ts";
+import { trainStyleFlowBaseline } from "../baselines/styleflow_train.ts";
 import { parseArgs } from "./args.ts";
 import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
 import { classifierLogits, sampledLatents } from "../data/world_dataset.ts";
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task train-baselines [--only interfacegan,isfgan] [--quick] [--world real --real-config F.json --samples N --out DIR]",
+    "deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N] [--world real --real-config F.json --samples N --out DIR]",
   flags: { quick: "a few ISF-GAN steps (smoke run)", help: "this text" },
   options: {
     only: "comma-separated baselines (default: both)",
     ...WORLD_OPTIONS,
     samples: "with --world real: sampled latents scored for InterFaceGAN (default 10000)",
     out: "with --world real: output directory (default checkpoints/runs/baselines-real)",
+    "styleflow-steps":
+      "StyleFlow's training steps at batch 5 (default 800; its code's 3 epochs: 6000)",
   },
 });
 if (worldKind(args.options, args.fail) === "real") {
@@ -37,8 +42,8 @@ if (worldKind(args.options, args.fail) === "real") {
 }
 const only = args.options.only?.split(",") ?? ["interfacegan", "isfgan"];
 for (const b of only) {
-  if (!["interfacegan", "isfgan"].includes(b)) {
-    args.fail(`--only: unknown baseline "${b}"; expected interfacegan, isfgan`);
+  if (!["interfacegan", "isfgan", "styleflow"].includes(b)) {
+    args.fail(`--only: unknown baseline "${b}"; expected interfacegan, isfgan, styleflow`);
   }
 }
 await Deno.mkdir(BASELINES_DIR, { recursive: true });
@@ -100,6 +105,28 @@ if (only.includes("isfgan")) {
     JSON.stringify(metrics, null, 2) + "\n",
   );
   console.log(`ISF-GAN: ${cfg.steps} steps in ${r.seconds.toFixed(0)} s -> ${path}`);
+}
+
+if (only.includes("styleflow")) {
+  const steps = Number(args.options["styleflow-steps"] ?? (args.flags.quick ? 20 : 800));
+  if (!(Number.isInteger(steps) && steps > 0)) {
+    args.fail(
+      `--styleflow-steps: expected a positive integer, got "${args.options["styleflow-steps"]}"`,
+    );
+  }
+  const { editor, metrics } = await trainStyleFlowBaseline(world, dataset, {
+    train: { maxSteps: steps },
+    run: {
+      statePath: `checkpoints/runs/styleflow${args.flags.quick ? "-quick" : ""}/state.safetensors`,
+    },
+  });
+  const path = `${BASELINES_DIR}/styleflow${args.flags.quick ? "-quick" : ""}.safetensors`;
+  await editor.save(path);
+  await writeFileAtomic(
+    path.replace(".safetensors", ".metrics.json"),
+    JSON.stringify({ ...metrics, backend: backend.name }, null, 2) + "\n",
+  );
+  console.log(`StyleFlow: ${steps} steps -> ${path}`);
 }
 
 async function realInterFaceGAN(): Promise<void> {
