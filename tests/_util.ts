@@ -99,3 +99,22 @@ export async function runPython(py: string, code: string, args: string[] = []): 
 }
 
 export { tf };
+
+/**
+ * max |actual - ref| within 1e-3 of the reference's largest absolute value (the bar for matching
+ * the upstream PyTorch outputs); returns the ratio.
+ */
+export function assertMatchesReference(
+  actual: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  what: string,
+): number {
+  assertEquals(actual.length, ref.length, `${what}: length`);
+  let d = 0, m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d = Math.max(d, Math.abs(actual[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  assert(m > 0 && d <= 1e-3 * m, `${what}: max |diff| ${d} vs 1e-3 x ${m}`);
+  return d / m;
+}

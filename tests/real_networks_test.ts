@@ -5,7 +5,14 @@
  * onnxruntime; PyTorch's adaptive average pooling against its formula; gradients on wasm and a
  * finite-difference check; bad files.
  */
-import { assert, assertEquals, assertRejects, assertThrows, tf } from "./_util.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatchesReference,
+  assertRejects,
+  assertThrows,
+  tf,
+} from "./_util.ts";
 import { readNpy } from "../lib/io/npy.ts";
 import { readTorch, stateDictAt } from "../lib/io/torch.ts";
 import {
@@ -38,18 +45,7 @@ const npy = async (name: string) => (await readNpy(`${FIX}${name}`)).data as Flo
 const IRSE = `${FIX}ir_se50_w4.pth`;
 const CLASSIFIER = `${FIX}classifier_nets_ema.ckpt`;
 
-/** max |a - b| within 1e-3 of the reference's largest absolute value; returns the ratio. */
-function assertMatches(actual: ArrayLike<number>, ref: ArrayLike<number>, what: string): number {
-  assertEquals(actual.length, ref.length, `${what}: length`);
-  let d = 0, m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(actual[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  assert(m > 0 && d <= 1e-3 * m, `${what}: max |diff| ${d} vs 1e-3 x ${m}`);
-  console.log(`  ${what}: max |diff| ${d.toExponential(2)} (reference max ${m.toFixed(4)})`);
-  return d / m;
-}
+const assertMatches = assertMatchesReference;
 
 /** The fixture's images: NCHW values and an NHWC tensor [2, 256, 256, 3]. */
 async function images() {

@@ -4,7 +4,14 @@
  * mapping, the pooled render, a full-size crop and a truncated render, in tfjs and in
  * onnxruntime; its gradient with respect to W+ against finite differences; bad files.
  */
-import { assert, assertEquals, assertRejects, assertThrows, tf } from "./_util.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatchesReference,
+  assertRejects,
+  assertThrows,
+  tf,
+} from "./_util.ts";
 import { readNpy } from "../lib/io/npy.ts";
 import { readGeneratorWeights } from "../lib/world/stylegan2/load.ts";
 import { StyleGAN2 } from "../lib/world/stylegan2/generator.ts";
@@ -34,17 +41,7 @@ import { Rng } from "../lib/util/rng.ts";
 const FIX = new URL("./fixtures/real/", import.meta.url).pathname;
 const npy = async (name: string) => (await readNpy(`${FIX}${name}`)).data as Float32Array;
 
-/** max |a - b| within 1e-3 of the reference's largest absolute value (the issue's bar). */
-function assertMatches(actual: ArrayLike<number>, ref: ArrayLike<number>, what: string): number {
-  assertEquals(actual.length, ref.length, `${what}: length`);
-  let d = 0, m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(actual[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  assert(m > 0 && d <= 1e-3 * m, `${what}: max |diff| ${d} vs 1e-3 x ${m}`);
-  return d / m;
-}
+const assertMatches = assertMatchesReference;
 
 function crop(
   nchw: ArrayLike<number>,

@@ -24,12 +24,12 @@ import { classifierConditions, type ConditionWorld, StyleFlowEditor } from "./st
 import type { Dataset } from "../data/dataset.ts";
 import {
   CheckpointError,
-  readSafetensors,
   type TensorInput,
   toFloat32,
   writeSafetensors,
 } from "../io/safetensors.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
+import { openStateFile } from "../io/state_file.ts";
 import { Progress } from "../util/progress.ts";
 
 export interface StyleFlowTrainConfig {
@@ -273,20 +273,11 @@ async function loadState(
   flow: StyleFlow,
   adam: Adam,
 ): Promise<{ step: number; losses: StyleFlowTrainResult["losses"]; seconds: number } | null> {
-  try {
-    await Deno.stat(path);
-  } catch {
-    return null;
-  }
-  const file = await readSafetensors(path);
-  const raw = file.metadata[STATE_META];
-  if (!raw) throw new CheckpointError(`${path}: not a StyleFlow training state`);
-  const meta = JSON.parse(raw);
-  if (meta.key !== key) {
-    throw new CheckpointError(
-      `${path}: saved by a run with other options or data; delete it to start afresh`,
-    );
-  }
+  const opened = await openStateFile(path, STATE_META, key, "a StyleFlow training state");
+  if (!opened) return null;
+  const { file } = opened;
+  // deno-lint-ignore no-explicit-any
+  const meta = opened.meta as any;
   const get = (name: string) => {
     const t = file.tensors.get(name);
     return t ? { shape: t.shape, data: toFloat32(t, name) } : undefined;

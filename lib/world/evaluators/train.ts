@@ -16,11 +16,11 @@ import type { SynthFace } from "../synthface/world.ts";
 import { ATTRIBUTES, FACTORS } from "../synthface/spec.ts";
 import { deriveSeed, Rng, type RngState } from "../../util/rng.ts";
 import { Progress } from "../../util/progress.ts";
+import { openStateFile } from "../../io/state_file.ts";
 import { rocAuc } from "../../metrics/roc.ts";
 import { bceWithLogits } from "../../losses/image.ts";
 import {
   CheckpointError,
-  readSafetensors,
   type TensorInput,
   toFloat32,
   writeSafetensors,
@@ -378,20 +378,11 @@ async function loadIdentityState(
     rng: RngState;
   } | null
 > {
-  try {
-    await Deno.stat(path);
-  } catch {
-    return null;
-  }
-  const file = await readSafetensors(path);
-  const raw = file.metadata[STATE_META];
-  if (!raw) throw new CheckpointError(`${path}: not an identity training state`);
-  const meta = JSON.parse(raw);
-  if (meta.key !== key) {
-    throw new CheckpointError(
-      `${path}: saved by a run with other options or another network; delete it to start afresh`,
-    );
-  }
+  const opened = await openStateFile(path, STATE_META, key, "an identity training state");
+  if (!opened) return null;
+  const { file } = opened;
+  // deno-lint-ignore no-explicit-any
+  const meta = opened.meta as any;
   const tensor = (name: string) => {
     const t = file.tensors.get(name);
     if (!t) throw new CheckpointError(`${path}: missing tensor "${name}"`);
