@@ -66,18 +66,40 @@ export { rocAuc } from "./metrics/roc.ts";
 export { editGrid, faceGrid, labelCode } from "./viz/faces.ts";
 export { gridRaster, toRasters, writePng } from "./viz/png.ts";
 export { Plot, plotSvg } from "./viz/plot.ts";
-export { flush, quickMode, show } from "./viz/display.ts";
+export { figureSvg } from "./viz/figure.ts";
+export { svgToPng, svgToRaster } from "./viz/rasterize.ts";
+export {
+  bundle,
+  displayOutput,
+  figureOutput,
+  flush,
+  mimeOutput,
+  quickMode,
+  show,
+} from "./viz/display.ts";
+export type { DisplayOptions, MimeOutput } from "./viz/display.ts";
 export { default as pl } from "nodejs-polars";
 export {
   loadMethods,
+  protocolFiles,
   saveFrame,
-  STYLEFLOW_NOTE,
   table1,
+  TABLE1_METHODS,
   table1Frame,
   table2,
   table2Frame,
 } from "./eval/tables.ts";
 export type { Method, Table1Row, Table2Row } from "./eval/tables.ts";
+export { EVAL_CACHE_DIR, EVAL_PROTOCOL_VERSION } from "./eval/table_cache.ts";
+export { type ChainStep, sequentialEdit } from "./eval/sequential.ts";
+export {
+  BASELINE_LABELS,
+  baselineCheckpoint,
+  type BaselineName,
+  BASELINES,
+  loadBaseline,
+} from "./baselines/load.ts";
+export { artifactPath, ARTIFACTS_ROOT, REPO_ROOT } from "./paths.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
 export { BASELINES_DIR } from "./baselines/paths.ts";
 export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";

@@ -7,6 +7,9 @@ import { readNpy, writeNpy } from "../lib/io/npy.ts";
 import { loadEditor } from "../lib/io/checkpoint.ts";
 import { SHIPPED_CHECKPOINTS } from "../lib/train/shipped.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { loadSynthFace } from "../lib/world/synthface/world.ts";
+import { loadBaseline } from "../lib/baselines/load.ts";
+import { sequentialEdit } from "../lib/eval/sequential.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -90,6 +93,16 @@ Deno.test("deno task edit: bad input gives a one-line error, a non-zero exit and
     [["--in", `${dir}/ok.npy`, "--edit", "smile"], "attribute=code"],
     [["--in", `${dir}/ok.npy`, "--edit", "smile=1", "--top-k", "600"], "topK"],
     [["--in", `${dir}/ok.npy`, "--edit", "smile=1", "--checkpoint", `${dir}/ok.npy`], "corrupt"],
+    [["--in", `${dir}/ok.npy`, "--edit", "smile=1", "--method", "stylegan"], "--method"],
+    [
+      ["--in", `${dir}/ok.npy`, "--edit", "smile=1", "--method", "interfacegan", "--top-k", "5"],
+      "--top-k",
+    ],
+    [["--in", `${dir}/nan.npy`, "--edit", "smile=1", "--method", "interfacegan"], "NaN"],
+    [
+      ["--in", `${dir}/ok.npy`, "--edit", "beard=1", "--method", "styleflow"],
+      'unknown attribute "beard"',
+    ],
   ];
   for (const [args, fragment] of cases) {
     const r = await run("edit.ts", [...args, "--out", `${dir}/out.npy`]);
@@ -106,6 +119,44 @@ Deno.test("deno task edit: bad input gives a one-line error, a non-zero exit and
   const help = await run("edit.ts", ["--help"]);
   assertEquals(help.code, 0);
   assert(help.stdout.includes("--edit"), help.stdout);
+});
+
+Deno.test("deno task edit --method: a baseline's edits, one after another, equal to the library's", async () => {
+  const dir = await Deno.makeTempDir();
+  const world = await loadSynthFace();
+  const w = tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(2, 77))));
+  const data = w.dataSync() as Float32Array;
+  await writeNpy(`${dir}/in.npy`, { dtype: "float32", shape: [2, 18, 512], data });
+  for (const method of ["interfacegan", "styleflow"] as const) {
+    const r = await run("edit.ts", [
+      "--method",
+      method,
+      "--in",
+      `${dir}/in.npy`,
+      "--edit",
+      "glasses=+1,smile=-1",
+      "--out",
+      `${dir}/${method}.npy`,
+      "--png",
+      `${dir}/${method}.png`,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes("one after another"), r.stdout);
+    const out = await readNpy(`${dir}/${method}.npy`);
+    assertEquals(out.shape, [2, 18, 512]);
+    const { editor } = await loadBaseline(method, world);
+    const M = world.attributes;
+    const ref = sequentialEdit(editor, w, [
+      { attribute: M.indexOf("glasses"), directions: [1, 1] },
+      { attribute: M.indexOf("smile"), directions: [-1, -1] },
+    ]);
+    const diff = maxAbsDiff(out.data, ref.dataSync());
+    assert(diff < 1e-4, `${method}: max |diff| ${diff}`);
+    assert(maxAbsDiff(out.data, data) > 0.1, `${method}: the latents changed`);
+    assert((await Deno.stat(`${dir}/${method}.png`)).size > 5_000);
+    ref.dispose();
+  }
+  w.dispose();
 });
 
 Deno.test("deno task export-onnx writes a graph that onnxruntime runs as tfjs does", async () => {

@@ -1,3 +1,4 @@
+import { artifactPath } from "../paths.ts";
+
 /** Where the trained baselines live. */
-export const BASELINES_DIR = new URL("../../checkpoints/baselines/", import.meta.url).pathname
-  .replace(/\/$/, "");
+export const BASELINES_DIR = artifactPath("checkpoints/baselines");

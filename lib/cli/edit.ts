@@ -1,12 +1,17 @@
 /**
- * `deno task edit --checkpoint F --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png P]
- *  [--generator G.pt]`: edits W+ [N, 18, 512], [N, 1, 18, 512] (the authors' and StyleFlow's
+ * `deno task edit [--method idstyle|interfacegan|isfgan|styleflow] [--checkpoint F] --in latents.npy
+ *  --edit smile=+1,age=-1 --out edited.npy [--png P] [--generator G.pt]`: edits W+ [N, 18, 512], [N, 1, 18, 512] (the authors' and StyleFlow's
  * layout) or W [N, 512] latents from a .npy file with one attribute or several at once
  * (element-wise absmax, eq. 12), and writes the result in the layout it was given (W as W+). The
  * checkpoint is ours (.safetensors) or the authors' PyTorch `.ckpt`. With --png, a grid of the faces
  * before and after: rendered by the real StyleGAN2 generator with --generator, else in the
  * synthface world. Every input is checked before anything is written; errors are one line with a
  * non-zero exit, and outputs are written atomically.
+ *
+ * --method picks the editor: ID-Style (default) or a baseline (its shipped checkpoint in
+ * checkpoints/baselines/, or --checkpoint). The baselines edit one attribute at a time, so several
+ * attributes are edited one after another in the order given (lib/eval/sequential.ts); they were
+ * trained in the synthface world and edit there only.
  */
 import { tf } from "../backend.ts";
 import { loadEditor } from "../io/checkpoint.ts";
@@ -21,14 +26,25 @@ import { parseArgs } from "./args.ts";
 import { WORLD_OPTIONS, worldKind } from "./world_args.ts";
 import { DEFAULT_REAL_CONFIG, readRealConfig } from "../world/real/config.ts";
 import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
+import {
+  BASELINE_LABELS,
+  type BaselineName,
+  BASELINES,
+  isBaselineName,
+  loadBaseline,
+} from "../baselines/load.ts";
+import { sequentialEdit } from "../eval/sequential.ts";
+
+const METHODS = ["idstyle", ...BASELINES] as const;
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task edit [--checkpoint F] --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png grid.png] [--generator G.pt] [--top-k K]",
+    "deno task edit [--method idstyle|interfacegan|isfgan|styleflow] [--checkpoint F] --in latents.npy --edit smile=+1,age=-1 --out edited.npy [--png grid.png] [--generator G.pt] [--top-k K]",
   flags: { help: "this text" },
   options: {
+    method: `${METHODS.join(", ")} (default idstyle); baselines edit attributes one after another`,
     checkpoint:
-      `editor checkpoint, ours or the authors' .ckpt (default ${SHIPPED_CHECKPOINTS.official})`,
+      `editor checkpoint, ours or the authors' .ckpt (default ${SHIPPED_CHECKPOINTS.official}; for a baseline, its file in checkpoints/baselines/)`,
     in: "input latents, .npy: W+ [N, 18, 512], [N, 1, 18, 512] or W [N, 512], float32 or float64",
     edit: "comma-separated attribute=code, code in -1, 0, +1 (for example smile=+1,age=-1)",
     out: "output .npy, float32, in the input's layout ([N, 1, 18, 512] stays so; W becomes W+)",
@@ -39,21 +55,16 @@ const args = parseArgs(Deno.args, {
   },
 });
 
-async function main(): Promise<void> {
-  const { in: input, out, edit } = args.options;
-  if (!input) throw new Error("--in is required (latents .npy)");
-  if (!out) throw new Error("--out is required (output .npy)");
-  if (!edit) throw new Error("--edit is required (for example smile=+1,age=-1)");
-  if (!out.endsWith(".npy")) throw new Error(`--out: expected a .npy path, got "${out}"`);
-  const { editor } = await loadEditor(args.options.checkpoint ?? SHIPPED_CHECKPOINTS.official);
+/** `--edit a=+1,b=-1` as codes per attribute, in the order given. */
+function parseCodes(edit: string, attributes: readonly string[]): Record<string, number> {
   const codes: Record<string, number> = {};
   for (const part of edit.split(",")) {
     const m = /^\s*([A-Za-z_][\w]*)\s*=\s*([+-]?\d+)\s*$/.exec(part);
     if (!m) throw new Error(`--edit: expected attribute=code, got "${part}"`);
     const [, name, value] = m;
-    if (!editor.attributes.includes(name)) {
+    if (!attributes.includes(name)) {
       throw new Error(
-        `--edit: unknown attribute "${name}"; expected one of ${editor.attributes.join(", ")}`,
+        `--edit: unknown attribute "${name}"; expected one of ${attributes.join(", ")}`,
       );
     }
     const v = Number(value);
@@ -62,6 +73,26 @@ async function main(): Promise<void> {
     }
     codes[name] = v;
   }
+  return codes;
+}
+
+const label = (name: string, v: number) => `${name}${v > 0 ? "+" : v < 0 ? "-" : "="}`;
+const describe = (codes: Record<string, number>) =>
+  Object.entries(codes).map(([k, v]) => `${k}=${v > 0 ? "+1" : v}`).join(", ");
+
+async function main(): Promise<void> {
+  const { in: input, out, edit } = args.options;
+  const method = args.options.method ?? "idstyle";
+  if (!(METHODS as readonly string[]).includes(method)) {
+    throw new Error(`--method: expected one of ${METHODS.join(", ")}, got "${method}"`);
+  }
+  if (!input) throw new Error("--in is required (latents .npy)");
+  if (!out) throw new Error("--out is required (output .npy)");
+  if (!edit) throw new Error("--edit is required (for example smile=+1,age=-1)");
+  if (!out.endsWith(".npy")) throw new Error(`--out: expected a .npy path, got "${out}"`);
+  if (isBaselineName(method)) return await editWithBaseline(method, input, out, edit);
+  const { editor } = await loadEditor(args.options.checkpoint ?? SHIPPED_CHECKPOINTS.official);
+  const codes = parseCodes(edit, editor.attributes);
   if (args.options.generator && !args.options.png) {
     throw new Error("--generator renders the --png grid; give --png too");
   }
@@ -86,7 +117,6 @@ async function main(): Promise<void> {
   const result = editor.edit(latents, codes, { topK }); // checks NaN, codes and k before anything is written
   const edited = result.combined.dataSync() as Float32Array;
   let grid: ReturnType<typeof editGrid> | null = null;
-  const label = (name: string, v: number) => `${name}${v > 0 ? "+" : v < 0 ? "-" : "="}`;
   if (generator) {
     // Columns: before, each requested attribute alone, and all together when there are several.
     const active = Object.entries(codes).filter(([, v]) => v !== 0);
@@ -142,8 +172,64 @@ async function main(): Promise<void> {
   await writeLatents(out, edited, N, lat.layout, { numLatents: L, latentDim: D });
   if (grid && args.options.png) await writePng(args.options.png, grid);
   console.log(
-    `edited ${N} latents (${
-      Object.entries(codes).map(([k, v]) => `${k}=${v > 0 ? "+1" : v}`).join(", ")
+    `edited ${N} latents (${describe(codes)}) -> ${out}${
+      args.options.png ? ` and ${args.options.png}` : ""
+    }`,
+  );
+}
+
+/** A baseline's edit in the synthface world: the attributes one after another, in the order given. */
+async function editWithBaseline(
+  method: BaselineName,
+  input: string,
+  out: string,
+  edit: string,
+): Promise<void> {
+  const name = BASELINE_LABELS[method];
+  if (args.options.generator || worldKind(args.options, args.fail) === "real") {
+    throw new Error(
+      `--method ${method}: ${name} was trained in the synthface world and edits there only`,
+    );
+  }
+  if (args.options["top-k"] !== undefined) {
+    throw new Error(`--top-k applies to ID-Style's edits, not to --method ${method}`);
+  }
+  const world = await loadSynthFace();
+  const codes = parseCodes(edit, world.attributes);
+  const { editor } = await loadBaseline(method, world, args.options.checkpoint);
+  const { numLayers: L, latentDim: D } = world;
+  const lat = await readLatents(input, "--in", { numLatents: L, latentDim: D });
+  const N = lat.n;
+  const latents = tf.tensor3d(lat.data, [N, L, D]);
+  const active = Object.entries(codes).filter(([, v]) => v !== 0);
+  const chain = active.map(([a, v]) => ({
+    attribute: world.attributes.indexOf(a),
+    directions: new Array(N).fill(v),
+  }));
+  const combined = sequentialEdit(editor, latents, chain);
+  const edited = combined.dataSync() as Float32Array;
+  let grid: ReturnType<typeof editGrid> | null = null;
+  if (args.options.png) {
+    // Columns: before, each requested attribute alone, and the chain when there are several.
+    const cols = [world.synthesize(latents, { resolution: 128 })];
+    const labels = ["before"];
+    for (const step of chain) {
+      const one = sequentialEdit(editor, latents, [step]);
+      cols.push(world.synthesize(one, { resolution: 128 }));
+      one.dispose();
+      labels.push(label(world.attributes[step.attribute], step.directions[0]));
+    }
+    if (chain.length > 1) {
+      cols.push(world.synthesize(combined, { resolution: 128 }));
+      labels.push(active.map(([k, v]) => label(k, v)).join(" then "));
+    }
+    grid = editGrid(cols, labels);
+  }
+  await writeLatents(out, edited, N, lat.layout, { numLatents: L, latentDim: D });
+  if (grid && args.options.png) await writePng(args.options.png, grid);
+  console.log(
+    `${name}: edited ${N} latents (${describe(codes)}${
+      active.length > 1 ? ", one after another" : ""
     }) -> ${out}${args.options.png ? ` and ${args.options.png}` : ""}`,
   );
 }

@@ -22,6 +22,7 @@ import { mapSamples } from "../world/synthface/calibration.ts";
 import type { SynthFace } from "../world/synthface/world.ts";
 import { ATTRIBUTES, FACTORS } from "../world/synthface/spec.ts";
 import { Progress } from "../util/progress.ts";
+import { artifactPath } from "../paths.ts";
 
 export interface DatasetConfig {
   numTrain: number;
@@ -50,7 +51,7 @@ export const DATASET: DatasetConfig = {
 /** A small dataset for quick runs (notebook smoke tests): same procedure, fewer latents. */
 export const QUICK_DATASET: DatasetConfig = { ...DATASET, numTrain: 512, numTest: 128 };
 
-export const DATASET_DIR = new URL("../../data/synthface/", import.meta.url).pathname;
+export const DATASET_DIR = artifactPath("data/synthface/");
 
 /** W latents plus mixing recipes: W+ batches on demand. */
 export class MixedLatents {
@@ -88,6 +89,8 @@ export interface Dataset {
   train: Split;
   test: Split;
   attributes: readonly string[];
+  /** The directory it was read from (absent for a dataset built in memory). */
+  dir?: string;
 }
 
 function recipeFrame(
@@ -290,5 +293,6 @@ export async function loadDataset(dir = DATASET_DIR): Promise<Dataset> {
     train: readSplit(dir, "train", trainW),
     test: readSplit(dir, "test", testW),
     attributes: ATTRIBUTES,
+    dir,
   };
 }

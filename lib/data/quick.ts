@@ -10,9 +10,9 @@ import {
   QUICK_DATASET,
 } from "./dataset.ts";
 import type { SynthFace } from "../world/synthface/world.ts";
+import { artifactPath } from "../paths.ts";
 
-export const QUICK_DATASET_DIR =
-  new URL("../../out/cache/synthface-quick/", import.meta.url).pathname;
+export const QUICK_DATASET_DIR = artifactPath("out/cache/synthface-quick/");
 
 export async function quickDataset(world: SynthFace, dir = QUICK_DATASET_DIR): Promise<Dataset> {
   const missing = await Promise.all(

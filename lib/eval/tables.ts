@@ -3,7 +3,8 @@
  *
  * Table 1: every method on the 1,000 test latents, each attribute edited both ways (8,000 edits
  * per block), in two blocks: W (the unmixed test latents, w on every row) and W+ (the style-mixed
- * test latents). Metrics from evaluate.ts. StyleFlow keeps its row, marked not implemented.
+ * test latents). Metrics from evaluate.ts. Each (method, space) result is cached under the hash of
+ * its inputs (lib/eval/table_cache.ts), so only rows whose checkpoint changed are recomputed.
  *
  * Table 2: parameters and measured inference time per latent of every method, at batch 1 and
  * batched (tfjs; onnxruntime too for ID-Style), measured in the same run.
@@ -23,6 +24,16 @@ import type { IDStyleEditor } from "../model/editor.ts";
 import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
 import { InterFaceGANEditor } from "../baselines/interfacegan.ts";
 import { IsfGanEditor } from "../baselines/isfgan.ts";
+import { StyleFlowEditor } from "../baselines/styleflow_editor.ts";
+import { DATASET_DIR } from "../data/dataset.ts";
+import { EVALUATOR_FILES, SYNTHFACE_DIR } from "../world/synthface/world.ts";
+import {
+  type CachedResult,
+  EVAL_CACHE_DIR,
+  readCached,
+  resultKey,
+  writeCached,
+} from "./table_cache.ts";
 import { BASELINES_DIR } from "../baselines/paths.ts";
 import { exportEditorOnnx } from "../onnx/export.ts";
 import { OrtEditor } from "../onnx/ort.ts";
@@ -37,15 +48,35 @@ export interface Method {
   /** The ID-Style editor itself, for ONNX timing. */
   idstyle?: IDStyleEditor;
   note?: string;
+  /** The files its edits depend on (the cache key of its results hashes them). */
+  files?: Record<string, string>;
 }
 
-export const STYLEFLOW_NOTE =
-  "not yet implemented (a conditional continuous normalizing flow; a later issue)";
+/** The names of Table 1's methods, in its order. */
+export const TABLE1_METHODS = [
+  "InterFaceGAN",
+  "ISF-GAN",
+  "StyleFlow",
+  "ID-Style (official)",
+  "ID-Style (paper)",
+] as const;
 
-/** The methods of Table 1 with their shipped checkpoints (missing ones are reported, not hidden). */
-export async function loadMethods(world: SynthFace): Promise<Method[]> {
+/**
+ * The methods of Table 1 with their shipped checkpoints (missing ones are reported, not hidden).
+ * `only`: a subset of TABLE1_METHODS.
+ */
+export async function loadMethods(
+  world: SynthFace,
+  opts: { only?: readonly string[] } = {},
+): Promise<Method[]> {
+  for (const name of opts.only ?? []) {
+    if (!(TABLE1_METHODS as readonly string[]).includes(name)) {
+      throw new Error(`only: unknown method "${name}"; expected ${TABLE1_METHODS.join(", ")}`);
+    }
+  }
   const methods: Method[] = [];
   const tryLoad = async (name: string, fn: () => Promise<Method>) => {
+    if (opts.only && !opts.only.includes(name)) return;
     try {
       methods.push(await fn());
     } catch (err) {
@@ -58,33 +89,49 @@ export async function loadMethods(world: SynthFace): Promise<Method[]> {
     }
   };
   await tryLoad("InterFaceGAN", async () => {
-    const e = await InterFaceGANEditor.load(`${BASELINES_DIR}/interfacegan.safetensors`);
+    const path = `${BASELINES_DIR}/interfacegan.safetensors`;
+    const e = await InterFaceGANEditor.load(path);
     return {
       name: "InterFaceGAN",
       editor: e,
       parameters: e.countParameters(),
       note: "linear SVM normals (+-3 n on all rows)",
+      files: { checkpoint: path },
     };
   });
   await tryLoad("ISF-GAN", async () => {
-    const e = await IsfGanEditor.load(`${BASELINES_DIR}/isfgan.safetensors`, world);
+    const path = `${BASELINES_DIR}/isfgan.safetensors`;
+    const e = await IsfGanEditor.load(path, world);
     return {
       name: "ISF-GAN",
       editor: e,
       parameters: e.countParameters(),
       note: "reimplemented; see its metrics file for the changes",
+      files: { checkpoint: path },
     };
   });
-  methods.push({ name: "StyleFlow", editor: null, parameters: null, note: STYLEFLOW_NOTE });
+  await tryLoad("StyleFlow", async () => {
+    const path = `${BASELINES_DIR}/styleflow.safetensors`;
+    const e = await StyleFlowEditor.load(path, world);
+    return {
+      name: "StyleFlow",
+      editor: e,
+      parameters: e.countParameters(),
+      note: "conditional CNF, RK4 8 steps, conditioned on the training classifier",
+      files: { checkpoint: path },
+    };
+  });
   for (const preset of ["official", "paper"] as const) {
     const name = `ID-Style (${preset})`;
     await tryLoad(name, async () => {
-      const { editor } = await loadEditor(SHIPPED_CHECKPOINTS[preset]);
+      const path = SHIPPED_CHECKPOINTS[preset];
+      const { editor } = await loadEditor(path);
       return {
         name,
         editor: idStyleAttributeEditor(editor, name),
         parameters: editor.countParameters().total,
         idstyle: editor,
+        files: { checkpoint: path },
       };
     });
   }
@@ -96,6 +143,8 @@ export interface Table1Row {
   method: string;
   summary: EvalSummary | null;
   note?: string;
+  /** Where the numbers came from: computed now, or the cache entry (with its date and duration). */
+  provenance?: { cached: boolean; computedAt: string; seconds: number };
 }
 
 export interface Table1Options {
@@ -103,8 +152,26 @@ export interface Table1Options {
   limit?: number;
   spaces?: ("W" | "W+")[];
   silent?: boolean;
+  /** Cache directory of results (default EVAL_CACHE_DIR); null: no cache. */
+  cacheDir?: string | null;
+  /** Recompute even where the cache has the result (and overwrite it). */
+  fresh?: boolean;
 }
 
+/** The files every Table 1 result depends on besides the method's own: the world and the test split. */
+export function protocolFiles(): Record<string, string> {
+  const files: Record<string, string> = { world: `${SYNTHFACE_DIR}world.safetensors` };
+  for (const [name, file] of Object.entries(EVALUATOR_FILES)) files[name] = SYNTHFACE_DIR + file;
+  for (const f of ["test_w.npy", "test_latents.parquet", "test_mix.parquet"]) {
+    files[f] = DATASET_DIR + f;
+  }
+  return files;
+}
+
+/**
+ * Table 1's rows. Results come from the cache where their inputs are unchanged (only for the
+ * shipped dataset: a dataset from elsewhere is always computed).
+ */
 export function table1(
   world: SynthFace,
   dataset: Dataset,
@@ -125,6 +192,10 @@ export function table1(
       ),
     "W+": (rows: number[]) => dataset.test.latents.batch(rows),
   };
+  const cacheDir = opts.cacheDir === undefined ? EVAL_CACHE_DIR : opts.cacheDir;
+  // the key hashes the shipped split's files: a dataset from elsewhere is always computed
+  const shipped = dataset.dir?.replace(/\/$/, "") === DATASET_DIR.replace(/\/$/, "");
+  const useCache = cacheDir !== null && shipped;
   const rows: Table1Row[] = [];
   for (const space of opts.spaces ?? ["W", "W+"] as const) {
     for (const m of methods) {
@@ -132,11 +203,33 @@ export function table1(
         rows.push({ space, method: m.name, summary: null, note: m.note });
         continue;
       }
+      const key = useCache && m.files
+        ? resultKey(
+          { method: m.name, space, n, seed: world.seed },
+          { ...protocolFiles(), ...m.files },
+        )
+        : null;
+      const hit = key && !opts.fresh ? readCached(cacheDir!, key.key) : null;
+      if (hit) {
+        const provenance = { cached: true, computedAt: hit.computedAt, seconds: hit.seconds };
+        rows.push({ space, method: m.name, summary: hit.summary, note: m.note, provenance });
+        continue;
+      }
+      const t0 = performance.now();
       const { summary } = evaluate(m.editor, world, n, batches[space], {
         silent: opts.silent,
         label: `${space} ${m.name}`,
       });
-      rows.push({ space, method: m.name, summary, note: m.note });
+      const entry: CachedResult = {
+        key: key?.key ?? "",
+        inputs: key?.inputs ?? {},
+        summary,
+        computedAt: new Date().toISOString(),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      if (key) writeCached(cacheDir!, entry);
+      const provenance = { cached: false, computedAt: entry.computedAt, seconds: entry.seconds };
+      rows.push({ space, method: m.name, summary, note: m.note, provenance });
     }
   }
   return rows;
@@ -166,6 +259,12 @@ export function table1Frame(rows: Table1Row[], attributes: readonly string[]): p
     "oracle identity": rows.map((r) => r3(s(r)?.oracleIdentity)),
     "others kept %": rows.map((r) => pct(s(r)?.othersKept)),
     edits: rows.map((r) => s(r)?.edits ?? 0),
+    "eval min": rows.map((r) => (r.provenance ? Math.round(r.provenance.seconds / 6) / 10 : null)),
+    evaluated: rows.map((r) =>
+      r.provenance
+        ? `${r.provenance.cached ? "cached, " : ""}${r.provenance.computedAt.slice(0, 16)}`
+        : ""
+    ),
     note: rows.map((r) => r.note ?? ""),
   });
 }

@@ -17,8 +17,9 @@ import { readSafetensors, type TensorInput, toFloat32 } from "../io/safetensors.
 import type { IDStyleEditor } from "../model/editor.ts";
 import type { AdaBelief } from "../optim/adabelief.ts";
 import { type Raster, writePng } from "../viz/png.ts";
+import { artifactPath } from "../paths.ts";
 
-export const RUNS_DIR = new URL("../../checkpoints/runs/", import.meta.url).pathname;
+export const RUNS_DIR = artifactPath("checkpoints/runs/");
 
 export type MetricRow =
   & { type: "train" | "eval"; step: number }

@@ -1,5 +1,7 @@
+import { artifactPath } from "../paths.ts";
+
 /** The editor checkpoints shipped in checkpoints/ (trained with the `default` schedule). */
-const root = new URL("../../checkpoints/", import.meta.url).pathname;
+const root = artifactPath("checkpoints/");
 
 export const SHIPPED_CHECKPOINTS = {
   official: `${root}idstyle-synthface-official.safetensors`,

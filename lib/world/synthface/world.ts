@@ -17,12 +17,13 @@ import { renderFactors } from "./render.ts";
 import { ATTRIBUTES, FACTORS, IDENTITY_FACTORS, WORLD } from "./spec.ts";
 import { assertFinite, assertShape } from "../../util/validate.ts";
 import { sha256File } from "../../io/hash.ts";
+import { artifactPath } from "../../paths.ts";
 
 /** The shipped world's seed. */
 export const SYNTHFACE_SEED = 2023;
 
 /** Where the shipped world's calibration and evaluators live. */
-export const SYNTHFACE_DIR = new URL("../../../checkpoints/synthface/", import.meta.url).pathname;
+export const SYNTHFACE_DIR = artifactPath("checkpoints/synthface/");
 
 export const EVALUATOR_FILES = {
   classifier: "attr_train.safetensors",
