@@ -4,6 +4,7 @@
  * of every term (Observable Plot), redrawn at most every few seconds.
  */
 import { jupyterDisplay, Progress } from "../util/progress.ts";
+import { displayOutput, figureOutput } from "../viz/display.ts";
 import { Plot, plotSvg } from "../viz/plot.ts";
 import type { MetricRow } from "./run_dir.ts";
 
@@ -73,11 +74,11 @@ export class TrainingMonitor {
     if (!final && now - this.lastDraw < 3000) return;
     this.lastDraw = now;
     const html = `<pre style="margin:0">${this.progress.line()}</pre>${lossPlot(this.rows)}`;
-    void this.display({ "text/html": html, "text/plain": this.progress.line() }, {
-      raw: true,
-      display_id: this.id,
-      update: this.shown,
-    });
+    // PNG + SVG, no HTML, so that the saved notebook shows the plot untrusted too. Live frames
+    // are drawn cheaply (1x, full colour); the last one, which the notebook keeps, at 2x.
+    const out = figureOutput(html, undefined, final ? {} : { scale: 1, colors: 0 });
+    out.data["text/plain"] = this.progress.line();
+    void displayOutput(out, { displayId: this.id, update: this.shown });
     this.shown = true;
   }
 }

@@ -2,10 +2,21 @@
  * Displaying results in Jupyter (Deno kernel). The kernel sometimes reports a cell idle before its
  * last output arrives (DESIGN.md section 4), so notebooks display every output explicitly with
  * `show` and end such cells with `await flush()`. Outside Jupyter, `show` prints text.
+ *
+ * Every figure carries `image/png`, the one image type that every front end shows, trusted or
+ * not. Charts (SVG, or Plot's HTML figures) are laid out as one SVG (figure.ts), rasterised at 2x
+ * (rasterize.ts) and emitted as `image/png` (displayed at 1x through the `width`/`height`
+ * metadata) plus `image/svg+xml`, never as `text/html`: Jupyter Notebook and JupyterLab prefer
+ * `text/html` and, for an untrusted notebook (any freshly cloned one), sanitize it, which strips
+ * the SVG inside it. `image/svg+xml` ranks above `image/png` but is unsafe: trusted notebooks show
+ * the SVG, untrusted ones skip it (Notebook 6: "Ignoring untrusted image/svg+xml output";
+ * JupyterLab: `preferredMimeType(data, "ensure")`) and show the PNG.
  */
 import pl from "nodejs-polars";
 import { encodeBase64 } from "./base64.ts";
+import { figureSvg } from "./figure.ts";
 import { encodePng, type Raster } from "./png.ts";
+import { type RasterizeOptions, svgToPng } from "./rasterize.ts";
 import { jupyterDisplay } from "../util/progress.ts";
 
 export type Showable =
@@ -16,6 +27,12 @@ export type Showable =
   | Record<string, unknown>
   | unknown[];
 
+/** A display_data message's content: the MIME bundle and its metadata. */
+export interface MimeOutput {
+  data: Record<string, string>;
+  metadata: Record<string, Record<string, unknown>>;
+}
+
 function isFrame(x: unknown): x is pl.DataFrame {
   return typeof (x as { toHTML?: unknown })?.toHTML === "function" &&
     typeof (x as { getColumn?: unknown }).getColumn === "function";
@@ -25,38 +42,129 @@ function isRaster(x: unknown): x is Raster {
   return typeof x === "object" && x !== null && "width" in x && "height" in x && "data" in x;
 }
 
-/** A MIME bundle for a value: PNG for rasters, HTML for DataFrames and SVG/HTML strings, JSON otherwise. */
-export function bundle(x: Showable, title?: string): Record<string, string> {
+/** Markup that holds a figure: SVG, or HTML with an SVG in it (a Plot `<figure>`). */
+export function isFigureMarkup(x: string): boolean {
+  const s = x.trimStart();
+  return s.startsWith("<") && /<svg[\s>]/i.test(s);
+}
+
+/**
+ * The output of a chart: `image/png` at `scale`x shown at the chart's size, `image/svg+xml` (one
+ * standalone SVG, the title drawn on top), and `text/plain`.
+ */
+export function figureOutput(
+  markup: string,
+  title?: string,
+  opts: RasterizeOptions = {},
+): MimeOutput {
+  const svg = figureSvg(markup, title);
+  const r = svgToPng(svg, opts);
+  return {
+    data: {
+      "image/png": encodeBase64(r.png),
+      "image/svg+xml": svg,
+      "text/plain": title ?? "figure",
+    },
+    metadata: { "image/png": { width: r.cssWidth, height: r.cssHeight } },
+  };
+}
+
+/**
+ * The output for a value: PNG for rasters, PNG + SVG for charts (SVG strings or HTML holding SVG),
+ * HTML for DataFrames and other markup, text otherwise.
+ */
+export function mimeOutput(x: Showable, title?: string): MimeOutput {
   const head = title ? `<b>${title}</b><br/>` : "";
   if (isRaster(x)) {
     return {
-      "image/png": encodeBase64(encodePng(x)),
-      "text/plain": `${title ?? "image"} ${x.width}x${x.height}`,
+      data: {
+        "image/png": encodeBase64(encodePng(x)),
+        "text/plain": `${title ?? "image"} ${x.width}x${x.height}`,
+      },
+      metadata: {},
     };
   }
   if (isFrame(x)) {
     return {
-      "text/html": head + x.toHTML(),
-      "text/plain": (title ? `${title}\n` : "") + x.toString(),
+      data: {
+        "text/html": head + x.toHTML(),
+        "text/plain": (title ? `${title}\n` : "") + x.toString(),
+      },
+      metadata: {},
     };
   }
   if (typeof x === "string") {
+    if (isFigureMarkup(x)) return figureOutput(x, title);
     const markup = x.trimStart().startsWith("<");
-    return markup
-      ? { "text/html": head + x, "text/plain": title ?? "figure" }
-      : { "text/plain": (title ? `${title}: ` : "") + x };
+    return {
+      data: markup
+        ? { "text/html": head + x, "text/plain": title ?? "figure" }
+        : { "text/plain": (title ? `${title}: ` : "") + x },
+      metadata: {},
+    };
   }
   return {
-    "text/plain": (title ? `${title}: ` : "") +
-      (typeof x === "number" ? String(x) : JSON.stringify(x, null, 2)),
+    data: {
+      "text/plain": (title ? `${title}: ` : "") +
+        (typeof x === "number" ? String(x) : JSON.stringify(x, null, 2)),
+    },
+    metadata: {},
   };
 }
 
-export async function show(x: Showable, title?: string): Promise<void> {
+/** The MIME bundle of `mimeOutput` (without its metadata). */
+export function bundle(x: Showable, title?: string): Record<string, string> {
+  return mimeOutput(x, title).data;
+}
+
+type Broadcast = (msgType: string, content: Record<string, unknown>) => Promise<void>;
+
+function jupyterBroadcast(): Broadcast | null {
+  try {
+    const j = (Deno as unknown as { jupyter?: { broadcast?: Broadcast } }).jupyter;
+    return typeof j?.broadcast === "function" ? j.broadcast : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface DisplayOptions {
+  /** Display id: a later call with the same id and `update: true` replaces the output. */
+  displayId?: string;
+  update?: boolean;
+}
+
+/**
+ * Sends an output to Jupyter with its metadata (`Deno.jupyter.display` sends none, and the PNG
+ * needs its display size). Returns false outside Jupyter.
+ */
+export async function displayOutput(out: MimeOutput, opts: DisplayOptions = {}): Promise<boolean> {
+  const broadcast = jupyterBroadcast();
+  if (broadcast) {
+    await broadcast(opts.update ? "update_display_data" : "display_data", {
+      data: out.data,
+      metadata: out.metadata,
+      transient: opts.displayId ? { display_id: opts.displayId } : {},
+    });
+    return true;
+  }
   const display = jupyterDisplay();
-  const b = bundle(x, title);
-  if (display) await display(b, { raw: true });
-  else console.log(b["text/plain"]);
+  if (!display) return false;
+  await display(out.data, { raw: true, display_id: opts.displayId, update: opts.update });
+  return true;
+}
+
+/** Displays a value in Jupyter (see `mimeOutput`); prints its text elsewhere. */
+export async function show(x: Showable, title?: string, opts: DisplayOptions = {}): Promise<void> {
+  if (!jupyterBroadcast() && !jupyterDisplay()) {
+    // No figure to rasterise outside Jupyter: the text line is all that is printed.
+    const text = typeof x === "string" && isFigureMarkup(x)
+      ? title ?? "figure"
+      : mimeOutput(x, title).data["text/plain"];
+    console.log(text);
+    return;
+  }
+  await displayOutput(mimeOutput(x, title), opts);
 }
 
 /** Ends a cell: lets the kernel deliver the last output before it reports idle. */

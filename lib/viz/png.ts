@@ -1,9 +1,11 @@
 /**
- * Images to PNG (pngjs): tensors in [-1, 1] to RGBA pixels, grids of images with optional captions.
+ * Images to PNG (pngjs): tensors in [-1, 1] to RGBA pixels, grids of images with optional captions
+ * (set in DejaVu Sans by resvg, as the charts are: rasterize.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import pngjs from "pngjs";
-import { drawText, textWidth } from "./font.ts";
+import { escapeXml, FONT_FAMILY, textWidth as fontWidth } from "./figure.ts";
+import { svgToRaster } from "./rasterize.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
 const { PNG } = pngjs;
@@ -69,6 +71,47 @@ export function blit(dst: Raster, src: Raster, x: number, y: number, scale = 1):
   }
 }
 
+/** Size in px of grid captions and labels. */
+const LABEL_SIZE = 10;
+
+function textWidth(text: string): number {
+  return Math.ceil(fontWidth(text, LABEL_SIZE));
+}
+
+/** A line of text whose top-left corner is at (x, y). */
+export interface Label {
+  text: string;
+  x: number;
+  y: number;
+}
+
+/**
+ * Draws text lines onto a raster: resvg renders them to a transparent layer of the raster's size,
+ * composited over it.
+ */
+export function drawLabels(
+  r: Raster,
+  labels: Label[],
+  rgb: [number, number, number] = [20, 20, 20],
+): void {
+  if (labels.length === 0) return;
+  const baseline = Math.round(LABEL_SIZE * 0.8);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${r.width}" height="${r.height}"` +
+    ` font-family="${FONT_FAMILY}" font-size="${LABEL_SIZE}" fill="rgb(${rgb.join(",")})">` +
+    labels.map((l) => `<text x="${l.x}" y="${l.y + baseline}">${escapeXml(l.text)}</text>`)
+      .join("") +
+    `</svg>`;
+  const layer = svgToRaster(svg, { scale: 1, background: "transparent" });
+  const src = layer.data, dst = r.data;
+  for (let i = 0; i < src.length; i += 4) {
+    const a = src[i + 3];
+    if (a === 0) continue;
+    for (let c = 0; c < 3; c++) {
+      dst[i + c] = Math.round((src[i + c] * a + dst[i + c] * (255 - a)) / 255);
+    }
+  }
+}
+
 export interface GridOptions {
   cols: number;
   /** Integer upscaling of each tile. */
@@ -90,25 +133,31 @@ export function gridRaster(tiles: Raster[], opts: GridOptions): Raster {
   const left = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) + 8 : 0;
   const top = opts.colLabels ? 14 : 0;
   const out = newRaster(left + opts.cols * (tw + gap) + gap, top + rows * (th + capH + gap) + gap);
+  const labels: Label[] = [];
   tiles.forEach((t, k) => {
     const c = k % opts.cols, r = Math.floor(k / opts.cols);
     const x = left + gap + c * (tw + gap), y = top + gap + r * (th + capH + gap);
     blit(out, t, x, y, scale);
-    if (opts.captions?.[k]) {
-      drawText(
-        out,
-        opts.captions[k],
-        x + Math.max(0, (tw - textWidth(opts.captions[k])) >> 1),
-        y + th + 3,
-      );
+    const caption = opts.captions?.[k];
+    if (caption) {
+      labels.push({
+        text: caption,
+        x: x + Math.max(0, (tw - textWidth(caption)) >> 1),
+        y: y + th + 1,
+      });
     }
   });
   opts.colLabels?.forEach((s, c) =>
-    drawText(out, s, left + gap + c * (tw + gap) + Math.max(0, (tw - textWidth(s)) >> 1), 4)
+    labels.push({
+      text: s,
+      x: left + gap + c * (tw + gap) + Math.max(0, (tw - textWidth(s)) >> 1),
+      y: 3,
+    })
   );
   opts.rowLabels?.forEach((s, r) =>
-    drawText(out, s, 3, top + gap + r * (th + capH + gap) + (th >> 1) - 3)
+    labels.push({ text: s, x: 3, y: top + gap + r * (th + capH + gap) + (th >> 1) - 5 })
   );
+  drawLabels(out, labels);
   return out;
 }
 
