@@ -37,6 +37,7 @@ const args = parseArgs(Deno.args, {
     help: "this text",
   },
   options: {
+    "budget-ms": "Table 2: milliseconds of timing per measurement (default 1500)",
     methods: `comma-separated subset of: ${TABLE1_METHODS.join(", ")} (default: all)`,
     limit: "test latents to use (default: all 1,000)",
     space: "W, W+ or both (default)",
@@ -71,7 +72,13 @@ const t1 = table1Frame(rows, world.attributes);
 await saveFrame(t1, `${out}/table1`);
 console.log(t1.toString());
 if (!args.flags["skip-timing"]) {
-  const t2 = table2Frame(await table2(world, methods));
+  const budgetMs = args.options["budget-ms"] === undefined
+    ? undefined
+    : Number(args.options["budget-ms"]);
+  if (budgetMs !== undefined && !(budgetMs > 0)) {
+    args.fail(`--budget-ms: expected a positive number, got "${args.options["budget-ms"]}"`);
+  }
+  const t2 = table2Frame(await table2(world, methods, { budgetMs }));
   await saveFrame(t2, `${out}/table2`);
   console.log(t2.toString());
 }

@@ -1,9 +1,12 @@
 /**
- * `deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N]`:
+ * `deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N]
+ * [--isfgan-out F.safetensors] [--isfgan-steps N] [--isfgan-max-steps N]`:
  * trains the baselines of Table 1 in the synthface world and writes them with their training
  * metrics to checkpoints/baselines/: InterFaceGAN (linear SVM boundaries; seconds), ISF-GAN (its
- * mapping network; about an hour) and, when asked for, StyleFlow (its conditional CNF; 800 steps
- * about 12 minutes, resumable from checkpoints/runs/styleflow/).
+ * mapping network with the StarGAN-v2 discriminator, isfgan_config.ts; about 80 minutes, to
+ * checkpoints/baselines/isfgan-faithful.safetensors unless --isfgan-out says otherwise,
+ * resumable from checkpoints/runs/<out name>/) and, when asked for, StyleFlow (its conditional
+ * CNF; 800 steps about 12 minutes, resumable from checkpoints/runs/styleflow/).
  *
  * `deno task train-baselines --world real [--real-config F.json] [--samples N] [--out DIR]`:
  * InterFaceGAN's boundaries in the real world: N w sampled from the mapping network (default
@@ -16,17 +19,30 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { DATASET_DIR, loadDataset } from "../data/dataset.ts";
 import { loadSynthFace } from "../world/synthface/world.ts";
 import { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "../baselines/interfacegan.ts";
-import { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "../baselines/isfgan.ts";
+import {
+  ISFGAN,
+  ISFGAN_CHANGES,
+  ISFGAN_QUICK,
+  IsfGanEditor,
+  isfR1Weight,
+  trainIsfGan,
+} from "../baselines/isfgan.ts";
 import { BASELINES_DIR } from "../baselines/paths.ts";
 import { trainStyleFlowBaseline } from "../baselines/styleflow_train.ts";
 import { parseArgs } from "./args.ts";
+import { RUNS_DIR } from "../train/run_dir.ts";
 import { loadWorldChoice, WORLD_OPTIONS, worldKind } from "./world_args.ts";
 import { classifierLogits, sampledLatents } from "../data/world_dataset.ts";
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N] [--world real --real-config F.json --samples N --out DIR]",
-  flags: { quick: "a few ISF-GAN steps (smoke run)", help: "this text" },
+    "deno task train-baselines [--only interfacegan,isfgan,styleflow] [--quick] [--styleflow-steps N] [--isfgan-out F.safetensors --isfgan-steps N --isfgan-max-steps N] [--world real --real-config F.json --samples N --out DIR]",
+  flags: {
+    quick: "a few ISF-GAN and StyleFlow steps (smoke run), written as <name>-quick.*",
+    "as-shipped":
+      "with --quick: write under the shipped names (for a chain under IDSTYLE_ARTIFACTS)",
+    help: "this text",
+  },
   options: {
     only: "comma-separated baselines (default: both)",
     ...WORLD_OPTIONS,
@@ -34,12 +50,21 @@ const args = parseArgs(Deno.args, {
     out: "with --world real: output directory (default checkpoints/runs/baselines-real)",
     "styleflow-steps":
       "StyleFlow's training steps at batch 5 (default 800; its code's 3 epochs: 6000)",
+    "isfgan-out":
+      "ISF-GAN's checkpoint (default checkpoints/baselines/isfgan-faithful.safetensors; its .metrics.json beside it)",
+    "isfgan-state":
+      "ISF-GAN's resumable state (default checkpoints/runs/<out name>/state.safetensors)",
+    "isfgan-steps": "ISF-GAN's minimum steps (default 1500)",
+    "isfgan-max-steps":
+      "ISF-GAN's most steps while the class head is below 90% (default 2500; the cosine's length)",
   },
 });
 if (worldKind(args.options, args.fail) === "real") {
   await realInterFaceGAN();
   Deno.exit(0);
 }
+// Quick results go beside the shipped ones, unless asked to stand in for them.
+const suffix = args.flags.quick && !args.flags["as-shipped"] ? "-quick" : "";
 const only = args.options.only?.split(",") ?? ["interfacegan", "isfgan"];
 for (const b of only) {
   if (!["interfacegan", "isfgan", "styleflow"].includes(b)) {
@@ -84,27 +109,74 @@ if (only.includes("interfacegan")) {
   );
 }
 if (only.includes("isfgan")) {
-  const cfg = args.flags.quick ? { ...ISFGAN, steps: 20, warmupSteps: 5 } : ISFGAN;
-  const r = await trainIsfGan(world, dataset, cfg);
+  const quick = args.flags.quick;
+  const base = quick ? ISFGAN_QUICK : ISFGAN;
+  const int = (name: "isfgan-steps" | "isfgan-max-steps", fallback: number) => {
+    const raw = args.options[name];
+    const v = Number(raw ?? fallback);
+    if (!(Number.isInteger(v) && v > 0)) {
+      args.fail(`--${name}: expected a positive integer, got "${raw}"`);
+    }
+    return v;
+  };
+  const steps = int("isfgan-steps", base.steps);
+  const cfg = { ...base, steps, maxSteps: Math.max(steps, int("isfgan-max-steps", base.maxSteps)) };
+  const path = args.options["isfgan-out"] ??
+    `${BASELINES_DIR}/isfgan-${quick ? "quick" : "faithful"}.safetensors`;
+  if (!path.endsWith(".safetensors")) {
+    args.fail(`--isfgan-out: expected a .safetensors path, got "${path}"`);
+  }
+  const name = path.replace(/^.*\//, "").replace(/\.safetensors$/, "");
+  const statePath = args.options["isfgan-state"] ?? `checkpoints/runs/${name}/state.safetensors`;
+  console.log(
+    `ISF-GAN: ${cfg.steps} steps at batch ${cfg.batch}` +
+      (cfg.untilClassAccuracy === null
+        ? ""
+        : `, then on (up to ${cfg.maxSteps}) until the class head reaches ${cfg.untilClassAccuracy} on every attribute`) +
+      `; state ${statePath} (rerun the same command to resume) -> ${path}`,
+  );
+  const r = await trainIsfGan(world, dataset, cfg, {
+    statePath,
+    checkpointEvery: quick ? 1 : 100,
+    onCheck: (c) =>
+      console.log(
+        `[isfgan] step ${c.step} (${(c.seconds / 60).toFixed(1)} min): class head ${
+          Object.entries(c.classAccuracy).map(([a, v]) => `${a} ${v.toFixed(3)}`).join(", ")
+        }` +
+          (c.editAccuracy
+            ? ` | EMA edits hit (training classifier) ${
+              Object.entries(c.editAccuracy).map(([a, v]) => `${a} ${v.toFixed(2)}`).join(", ")
+            }`
+            : ""),
+      ),
+  });
   const editor = new IsfGanEditor(r.mapping, world);
-  const path = `${BASELINES_DIR}/isfgan${args.flags.quick ? "-quick" : ""}.safetensors`;
-  await editor.save(path, { steps: String(cfg.steps) });
-  const every = Math.max(1, Math.floor(r.losses.length / 100));
+  await Deno.mkdir(path.replace(/\/[^/]*$/, ""), { recursive: true });
+  await editor.save(path, { steps: String(r.steps), variant: "faithful" });
+  const every = Math.max(1, Math.ceil(r.losses.length / 200));
   const curve = r.losses.filter((_, i) => i % every === 0 || i === r.losses.length - 1);
   const metrics = {
     method: "ISF-GAN",
+    variant: "faithful",
     parameters: r.mapping.countParameters(),
+    discriminatorParameters: r.discriminatorParameters,
     config: cfg,
+    r1Weight: isfR1Weight(cfg),
     changes: ISFGAN_CHANGES,
+    steps: r.steps,
+    samplesSeen: r.steps * cfg.batch,
+    classHeadReachedTargetAt: r.reachedAt,
     seconds: r.seconds,
+    secondsPerStep: r.seconds / Math.max(1, r.steps),
     backend: backend.name,
+    checks: r.checks,
     losses: curve,
   };
   await writeFileAtomic(
     path.replace(".safetensors", ".metrics.json"),
     JSON.stringify(metrics, null, 2) + "\n",
   );
-  console.log(`ISF-GAN: ${cfg.steps} steps in ${r.seconds.toFixed(0)} s -> ${path}`);
+  console.log(`ISF-GAN: ${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min -> ${path}`);
 }
 
 if (only.includes("styleflow")) {
@@ -117,10 +189,10 @@ if (only.includes("styleflow")) {
   const { editor, metrics } = await trainStyleFlowBaseline(world, dataset, {
     train: { maxSteps: steps },
     run: {
-      statePath: `checkpoints/runs/styleflow${args.flags.quick ? "-quick" : ""}/state.safetensors`,
+      statePath: `${RUNS_DIR}styleflow${args.flags.quick ? "-quick" : ""}/state.safetensors`,
     },
   });
-  const path = `${BASELINES_DIR}/styleflow${args.flags.quick ? "-quick" : ""}.safetensors`;
+  const path = `${BASELINES_DIR}/styleflow${suffix}.safetensors`;
   await editor.save(path);
   await writeFileAtomic(
     path.replace(".safetensors", ".metrics.json"),

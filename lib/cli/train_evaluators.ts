@@ -24,7 +24,7 @@ type Name = (typeof NAMES)[number];
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task train-evaluators [--only classifier,evalClassifier,identity] [--quick] [--out DIR]",
+    "deno task train-evaluators [--only classifier,evalClassifier,identity] [--quick] [--scale F] [--out DIR]",
   flags: {
     quick: "a tenth of the steps (a smoke run; the bars will not be met)",
     help: "this text",
@@ -32,6 +32,7 @@ const args = parseArgs(Deno.args, {
   options: {
     only: "comma-separated networks (default: all three)",
     out: `output directory (default ${SYNTHFACE_DIR})`,
+    scale: "fraction of the steps, in (0, 1] (--quick: 0.1)",
   },
 });
 const only = (args.options.only?.split(",") ?? [...NAMES]) as Name[];
@@ -42,7 +43,14 @@ for (const n of only) {
 }
 const out = (args.options.out ?? SYNTHFACE_DIR).replace(/\/$/, "");
 await Deno.mkdir(out, { recursive: true });
-const scale = args.flags.quick ? 0.1 : 1;
+const scale = args.options.scale !== undefined
+  ? Number(args.options.scale)
+  : args.flags.quick
+  ? 0.1
+  : 1;
+if (!(scale > 0 && scale <= 1)) {
+  args.fail(`--scale: expected a number in (0, 1], got "${args.options.scale}"`);
+}
 
 const world = await loadSynthFace({ evaluators: false, dir: SYNTHFACE_DIR });
 const cfg = EVALUATOR_TRAINING;
