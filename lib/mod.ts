@@ -100,6 +100,16 @@ export {
   loadBaseline,
 } from "./baselines/load.ts";
 export { artifactPath, ARTIFACTS_ROOT, REPO_ROOT } from "./paths.ts";
+export {
+  createExplorer,
+  EXPLORER_METHODS,
+  type ExplorerConfig,
+  framePng,
+  loadExplorerMethods,
+  showExplorer,
+} from "./explore/show.ts";
+export { ExplorerSession } from "./explore/session.ts";
+export { type ExplorerEditor, strengthEdit } from "./explore/strength.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
 export { BASELINES_DIR } from "./baselines/paths.ts";
 export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";

@@ -11,6 +11,7 @@ import { benchEditor } from "../bench/editor_bench.ts";
 import { benchWorld } from "../bench/world_bench.ts";
 import { benchTraining } from "../bench/train_bench.ts";
 import { benchStyleGAN2 } from "../bench/stylegan2_bench.ts";
+import { benchExplorer } from "../bench/explorer_bench.ts";
 import { loadSynthFace } from "../world/synthface/world.ts";
 import { type BenchRow, mergeRows, printBench, writeBench } from "../bench/report.ts";
 import { parseArgs } from "./args.ts";
@@ -20,10 +21,11 @@ const SECTIONS: Record<string, (quick: boolean) => Promise<BenchRow[]>> = {
   world: async (q) => benchWorld(await loadSynthFace(), q),
   training: async (q) => benchTraining(await loadSynthFace(), q),
   stylegan2: (q) => benchStyleGAN2(q),
+  explorer: async (q) => benchExplorer(await loadSynthFace(), q),
 };
 
 const args = parseArgs(Deno.args, {
-  usage: "deno task bench [--quick] [--only editor,world,training,stylegan2] [--out path]",
+  usage: "deno task bench [--quick] [--only editor,world,training,stylegan2,explorer] [--out path]",
   flags: { quick: "shorter time budgets", help: "this text" },
   options: {
     only: "comma-separated sections (default: all)",
