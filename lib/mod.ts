@@ -109,6 +109,15 @@ export {
   showExplorer,
 } from "./explore/show.ts";
 export { ExplorerSession } from "./explore/session.ts";
+export {
+  absmaxEditor,
+  type CombinationResult,
+  evaluateCombinations,
+  FIGURE6_COMBINATIONS,
+  type MultiEditor,
+  sequentialEditor,
+} from "./eval/combinations.ts";
+export { combinationFigure, faceLabels, toggleFigure } from "./eval/figures.ts";
 export { type ExplorerEditor, strengthEdit } from "./explore/strength.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
 export { BASELINES_DIR } from "./baselines/paths.ts";
