@@ -47,13 +47,23 @@ export interface ExplorerFrame {
 
 export class ParamError extends Error {}
 
+/** A face's latent and what every frame compares against: its PNG, identity embedding, oracle. */
+interface Original {
+  w: tf.Tensor3D;
+  png: string;
+  /** Identity-network embedding [1, E] and oracle identity factors [1, K] of the original. */
+  id: tf.Tensor2D;
+  oracleId: tf.Tensor2D;
+  oracleLabels: Float32Array;
+}
+
 export interface ExplorerOptions {
   /** Display size of the images (default 256). */
   size?: number;
 }
 
 export class ExplorerSession {
-  private readonly originals = new Map<string, { w: tf.Tensor3D; png: string }>();
+  private readonly originals = new Map<string, Original>();
   readonly size: number;
 
   constructor(
@@ -139,11 +149,18 @@ export class ExplorerSession {
     return tf.tidy(() => this.world.toWPlus(this.world.mapping(this.world.sampleZ(1, i))));
   }
 
-  private original(face: string): { w: tf.Tensor3D; png: string } {
+  private original(face: string): Original {
     let o = this.originals.get(face);
     if (!o) {
       const w = this.faceLatent(face);
-      o = { w, png: this.png(w) };
+      const id = tf.tidy(() => this.world.identity(this.world.synthesize(w)));
+      o = {
+        w,
+        png: this.png(w),
+        id,
+        oracleId: this.world.oracle.identity(w),
+        oracleLabels: this.world.oracle.labels(w).dataSync() as Float32Array,
+      };
       this.originals.set(face, o);
     }
     return o;
@@ -159,43 +176,35 @@ export class ExplorerSession {
   /** The frame for a parameter set. */
   frame(p: ExplorerParams): ExplorerFrame {
     const t0 = performance.now();
-    const { w, png } = this.original(p.face);
+    const o = this.original(p.face);
     const A = this.attributes;
-    const edited = strengthEdit(this.methods[p.method], w, p.strengths, A, {
+    const edited = strengthEdit(this.methods[p.method], o.w, p.strengths, A, {
       topK: p.topK,
       intensity: p.intensity,
     });
     const editedPng = this.png(edited);
+    // Scores of the edit only (the original's are cached), at the evaluators' own resolution.
     const scores = tf.tidy(() => {
-      const both = tf.concat([w, edited], 0);
-      const img = this.world.synthesize(both); // the evaluators' own resolution
-      const id = this.world.identity(img);
-      const frs = tf.sum(tf.mul(tf.slice(id, [0, 0], [1, -1]), tf.slice(id, [1, 0], [1, -1])));
-      const o = this.world.oracle!;
-      const oid = o.identity(both);
+      const img = this.world.synthesize(edited);
+      const oracle = this.world.oracle;
       return {
-        frs: frs.dataSync()[0],
-        labels: o.labels(both).dataSync(),
-        oracleIdentity: o.identitySimilarity(
-          tf.slice(oid, [0, 0], [1, -1]),
-          tf.slice(oid, [1, 0], [1, -1]),
-        ).dataSync()[0],
-        cls: tf.sigmoid(this.world.classifier(tf.slice(img, [1, 0, 0, 0], [1, -1, -1, -1])))
-          .dataSync(),
-        ev: tf.sigmoid(this.world.evalClassifier(tf.slice(img, [1, 0, 0, 0], [1, -1, -1, -1])))
-          .dataSync(),
+        frs: tf.sum(tf.mul(o.id, this.world.identity(img))).dataSync()[0],
+        labels: oracle.labels(edited).dataSync(),
+        oracleIdentity:
+          oracle.identitySimilarity(o.oracleId, oracle.identity(edited)).dataSync()[0],
+        cls: tf.sigmoid(this.world.classifier(img)).dataSync(),
+        ev: tf.sigmoid(this.world.evalClassifier(img)).dataSync(),
       };
     });
     edited.dispose();
-    const M = A.length;
     const byAttr = (v: ArrayLike<number>, off = 0) =>
       Object.fromEntries(A.map((a, m) => [a, Math.round(v[off + m] * 1000) / 1000]));
     return {
       params: p,
-      original: png,
+      original: o.png,
       edited: editedPng,
-      oracleBefore: byAttr(scores.labels, 0),
-      oracleAfter: byAttr(scores.labels, M),
+      oracleBefore: byAttr(o.oracleLabels),
+      oracleAfter: byAttr(scores.labels),
       oracleIdentity: scores.oracleIdentity,
       frs: scores.frs,
       classifier: byAttr(scores.cls),
@@ -205,7 +214,7 @@ export class ExplorerSession {
   }
 
   dispose(): void {
-    for (const o of this.originals.values()) o.w.dispose();
+    for (const o of this.originals.values()) tf.dispose([o.w, o.id, o.oracleId]);
     this.originals.clear();
   }
 }
