@@ -122,6 +122,7 @@ export { type ExplorerEditor, strengthEdit } from "./explore/strength.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
 export { BASELINES_DIR } from "./baselines/paths.ts";
 export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";
+export { IsfDiscriminator, isfDiscriminatorParameters } from "./baselines/isfgan_discriminator.ts";
 export {
   angleMatrix,
   entriesForShare,

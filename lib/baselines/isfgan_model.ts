@@ -78,11 +78,8 @@ export class IsfMapping {
   }
 
   private variable(values: Float32Array, shape: number[]): tf.Variable {
-    const v = tf.variable(
-      tf.tensor(values, shape),
-      true,
-      `${this.prefix}/${this.variables.length}`,
-    );
+    const name = `${this.prefix}/${this.variables.length}`;
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape), true, name)); // no stray initial tensor
     this.variables.push(v);
     return v;
   }

@@ -3,7 +3,7 @@
  * [--isfgan-out F.safetensors] [--isfgan-steps N] [--isfgan-max-steps N]`:
  * trains the baselines of Table 1 in the synthface world and writes them with their training
  * metrics to checkpoints/baselines/: InterFaceGAN (linear SVM boundaries; seconds), ISF-GAN (its
- * mapping network with the StarGAN-v2 discriminator, isfgan_config.ts; about 80 minutes, to
+ * mapping network with the StarGAN-v2 discriminator, isfgan_config.ts; 75-95 minutes, to
  * checkpoints/baselines/isfgan-faithful.safetensors unless --isfgan-out says otherwise,
  * resumable from checkpoints/runs/<out name>/) and, when asked for, StyleFlow (its conditional
  * CNF; 800 steps about 12 minutes, resumable from checkpoints/runs/styleflow/).
@@ -54,9 +54,9 @@ const args = parseArgs(Deno.args, {
       "ISF-GAN's checkpoint (default checkpoints/baselines/isfgan-faithful.safetensors; its .metrics.json beside it)",
     "isfgan-state":
       "ISF-GAN's resumable state (default checkpoints/runs/<out name>/state.safetensors)",
-    "isfgan-steps": "ISF-GAN's minimum steps (default 1500)",
+    "isfgan-steps": "ISF-GAN's minimum steps (default 1100)",
     "isfgan-max-steps":
-      "ISF-GAN's most steps while the class head is below 90% (default 2500; the cosine's length)",
+      "ISF-GAN's most steps while the class head is below 90% (default 1400; the cosine's length)",
   },
 });
 if (worldKind(args.options, args.fail) === "real") {
