@@ -214,6 +214,8 @@ export async function trainStyleFlow(
       tensors[`adam.v.${k}`] = { dtype: "F32", shape: v.shape as number[], data: f32(adam.v[i]) };
     });
     const meta = { key, step, adamStep: adam.step, losses, seconds: seconds() };
+    const dir = run.statePath.slice(0, run.statePath.lastIndexOf("/"));
+    if (dir) await Deno.mkdir(dir, { recursive: true });
     await writeSafetensors(run.statePath, tensors, { [STATE_META]: JSON.stringify(meta) });
   };
   const progress = new Progress("train StyleFlow", total, { unit: "steps", silent: run.silent });

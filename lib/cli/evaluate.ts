@@ -38,6 +38,7 @@ const args = parseArgs(Deno.args, {
   },
   options: {
     "budget-ms": "Table 2: milliseconds of timing per measurement (default 1500)",
+    "timing-batch": "Table 2: the batched measurement's batch size (default 256)",
     methods: `comma-separated subset of: ${TABLE1_METHODS.join(", ")} (default: all)`,
     limit: "test latents to use (default: all 1,000)",
     space: "W, W+ or both (default)",
@@ -78,7 +79,13 @@ if (!args.flags["skip-timing"]) {
   if (budgetMs !== undefined && !(budgetMs > 0)) {
     args.fail(`--budget-ms: expected a positive number, got "${args.options["budget-ms"]}"`);
   }
-  const t2 = table2Frame(await table2(world, methods, { budgetMs }));
+  const batch = args.options["timing-batch"] === undefined
+    ? undefined
+    : Number(args.options["timing-batch"]);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1)) {
+    args.fail(`--timing-batch: expected a positive integer, got "${args.options["timing-batch"]}"`);
+  }
+  const t2 = table2Frame(await table2(world, methods, { budgetMs, batch }));
   await saveFrame(t2, `${out}/table2`);
   console.log(t2.toString());
 }
