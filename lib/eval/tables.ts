@@ -22,9 +22,7 @@ import {
 import { loadEditor } from "../io/checkpoint.ts";
 import type { IDStyleEditor } from "../model/editor.ts";
 import { SHIPPED_CHECKPOINTS } from "../train/shipped.ts";
-import { InterFaceGANEditor } from "../baselines/interfacegan.ts";
-import { IsfGanEditor } from "../baselines/isfgan.ts";
-import { StyleFlowEditor } from "../baselines/styleflow_editor.ts";
+import { BASELINE_LABELS, type BaselineName, BASELINES, loadBaseline } from "../baselines/load.ts";
 import { DATASET_DIR } from "../data/dataset.ts";
 import { EVALUATOR_FILES, SYNTHFACE_DIR } from "../world/synthface/world.ts";
 import {
@@ -34,7 +32,6 @@ import {
   resultKey,
   writeCached,
 } from "./table_cache.ts";
-import { BASELINES_DIR } from "../baselines/paths.ts";
 import { exportEditorOnnx } from "../onnx/export.ts";
 import { OrtEditor } from "../onnx/ort.ts";
 import { timeIt } from "../bench/timing.ts";
@@ -51,6 +48,13 @@ export interface Method {
   /** The files its edits depend on (the cache key of its results hashes them). */
   files?: Record<string, string>;
 }
+
+/** What Table 1 says of each baseline. */
+const BASELINE_NOTES: Readonly<Record<BaselineName, string>> = {
+  interfacegan: "linear SVM normals (+-3 n on all rows)",
+  isfgan: "reimplemented; see its metrics file for the changes",
+  styleflow: "conditional CNF, RK4 8 steps, conditioned on the training classifier",
+};
 
 /** The names of Table 1's methods, in its order. */
 export const TABLE1_METHODS = [
@@ -88,39 +92,19 @@ export async function loadMethods(
       });
     }
   };
-  await tryLoad("InterFaceGAN", async () => {
-    const path = `${BASELINES_DIR}/interfacegan.safetensors`;
-    const e = await InterFaceGANEditor.load(path);
-    return {
-      name: "InterFaceGAN",
-      editor: e,
-      parameters: e.countParameters(),
-      note: "linear SVM normals (+-3 n on all rows)",
-      files: { checkpoint: path },
-    };
-  });
-  await tryLoad("ISF-GAN", async () => {
-    const path = `${BASELINES_DIR}/isfgan.safetensors`;
-    const e = await IsfGanEditor.load(path, world);
-    return {
-      name: "ISF-GAN",
-      editor: e,
-      parameters: e.countParameters(),
-      note: "reimplemented; see its metrics file for the changes",
-      files: { checkpoint: path },
-    };
-  });
-  await tryLoad("StyleFlow", async () => {
-    const path = `${BASELINES_DIR}/styleflow.safetensors`;
-    const e = await StyleFlowEditor.load(path, world);
-    return {
-      name: "StyleFlow",
-      editor: e,
-      parameters: e.countParameters(),
-      note: "conditional CNF, RK4 8 steps, conditioned on the training classifier",
-      files: { checkpoint: path },
-    };
-  });
+  for (const b of BASELINES) {
+    const name = BASELINE_LABELS[b];
+    await tryLoad(name, async () => {
+      const { editor, path } = await loadBaseline(b, world);
+      return {
+        name,
+        editor,
+        parameters: editor.countParameters(),
+        note: BASELINE_NOTES[b],
+        files: { checkpoint: path },
+      };
+    });
+  }
   for (const preset of ["official", "paper"] as const) {
     const name = `ID-Style (${preset})`;
     await tryLoad(name, async () => {
