@@ -74,6 +74,8 @@ Deno.test("Table 1's schema: one row per space and method, every metric column, 
     "oracle identity",
     "others kept %",
     "edits",
+    "eval min",
+    "evaluated",
     "note",
   ]);
   assertEquals(df.height, 2);
