@@ -40,6 +40,7 @@ export {
   type IsfGanRunOptions,
   trainIsfGan,
 } from "./isfgan_train.ts";
+import { f32Entry } from "../io/tensor_input.ts";
 
 /**
  * ISF-GAN as an AttributeEditor: the target code is the source's labels (by the training
@@ -89,11 +90,7 @@ export class IsfGanEditor implements AttributeEditor {
     this.mapping.variables.forEach((
       v,
       i,
-    ) => (tensors[`isf.${String(i).padStart(3, "0")}`] = {
-      dtype: "F32",
-      shape: v.shape as number[],
-      data: Float32Array.from(v.dataSync() as Float32Array),
-    }));
+    ) => (tensors[`isf.${String(i).padStart(3, "0")}`] = f32Entry(v)));
     await writeSafetensors(path, tensors, {
       method: "ISF-GAN",
       config: JSON.stringify(this.mapping.cfg),

@@ -32,6 +32,7 @@ import * as tf from "@tensorflow/tfjs";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { TensorInput } from "../io/safetensors.ts";
 import { CheckpointError } from "../io/safetensors.ts";
+import { f32Entry } from "../io/tensor_input.ts";
 
 export interface IsfDiscriminatorConfig {
   /** Input resolution (square, a power of two >= 8): log2(resolution) - 2 ResBlks. */
@@ -209,11 +210,7 @@ export class IsfDiscriminator {
   tensors(prefix = "disc."): Record<string, TensorInput> {
     const out: Record<string, TensorInput> = {};
     this.variables.forEach((v, i) => {
-      out[prefix + this.names[i]] = {
-        dtype: "F32",
-        shape: v.shape as number[],
-        data: Float32Array.from(v.dataSync() as Float32Array),
-      };
+      out[prefix + this.names[i]] = f32Entry(v);
     });
     return out;
   }

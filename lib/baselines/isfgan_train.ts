@@ -42,6 +42,7 @@ import {
   writeSafetensors,
 } from "../io/safetensors.ts";
 import { editAccuracy } from "./isfgan_flipcost.ts";
+import { f32Entry } from "../io/tensor_input.ts";
 
 /** Mean losses over a window of steps (D terms prefixed d_, mapping terms unprefixed). */
 export interface IsfGanLossRow {
@@ -372,11 +373,7 @@ export async function trainIsfGan(
 function listTensors(vars: tf.Variable[], prefix: string): Record<string, TensorInput> {
   return Object.fromEntries(vars.map((v, i) => [
     `${prefix}${String(i).padStart(3, "0")}`,
-    {
-      dtype: "F32" as const,
-      shape: v.shape as number[],
-      data: Float32Array.from(v.dataSync() as Float32Array),
-    },
+    f32Entry(v),
   ]));
 }
 

@@ -36,6 +36,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from "../io/safetensors.ts";
+import { f32Entry } from "../io/tensor_input.ts";
 
 export interface StyleFlowConfig {
   /** Width of the flowed vectors (512: one row of W+). */
@@ -590,11 +591,7 @@ export class StyleFlow {
   tensors(): Record<string, TensorInput> {
     const out: Record<string, TensorInput> = {};
     for (const v of this.state) {
-      out[this.key(v)] = {
-        dtype: "F32",
-        shape: v.shape as number[],
-        data: Float32Array.from(v.dataSync() as Float32Array),
-      };
+      out[this.key(v)] = f32Entry(v);
     }
     return out;
   }

@@ -31,6 +31,7 @@ import {
 import { deriveSeed, Rng } from "../util/rng.ts";
 import { openStateFile } from "../io/state_file.ts";
 import { Progress } from "../util/progress.ts";
+import { f32Entry } from "../io/tensor_input.ts";
 
 export interface StyleFlowTrainConfig {
   /** Passes over the latents (StyleFlow: 3). */
@@ -207,11 +208,10 @@ export async function trainStyleFlow(
   const save = async (step: number) => {
     if (!run.statePath) return;
     const tensors: Record<string, TensorInput> = flow.tensors();
-    const f32 = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
     adam.variables.forEach((v, i) => {
       const k = flow.key(v);
-      tensors[`adam.m.${k}`] = { dtype: "F32", shape: v.shape as number[], data: f32(adam.m[i]) };
-      tensors[`adam.v.${k}`] = { dtype: "F32", shape: v.shape as number[], data: f32(adam.v[i]) };
+      tensors[`adam.m.${k}`] = f32Entry(adam.m[i]);
+      tensors[`adam.v.${k}`] = f32Entry(adam.v[i]);
     });
     const meta = { key, step, adamStep: adam.step, losses, seconds: seconds() };
     const dir = run.statePath.slice(0, run.statePath.lastIndexOf("/"));

@@ -13,6 +13,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from "../../io/safetensors.ts";
+import { f32Entry } from "../../io/tensor_input.ts";
 
 export type LayerSpec =
   | { kind: "conv"; filters: number; kernel: number; stride: number; relu: boolean; bias?: boolean }
@@ -176,11 +177,7 @@ export class ConvNet {
   async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
     const tensors: Record<string, TensorInput> = {};
     for (const [k, v] of this.params) {
-      tensors[k] = {
-        dtype: "F32",
-        shape: v.shape as number[],
-        data: Float32Array.from(v.dataSync() as Float32Array),
-      };
+      tensors[k] = f32Entry(v);
     }
     await writeSafetensors(path, tensors, { ...metadata, spec: JSON.stringify(this.spec) });
   }
