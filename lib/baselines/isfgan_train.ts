@@ -233,7 +233,7 @@ export async function trainIsfGan(
   };
 
   const progress = new Progress("train ISF-GAN", horizon, { unit: "steps", silent: run.silent });
-  if (start > 0) progress.set(start, `resumed at step ${start}`);
+  if (start > 0) progress.resume(start, `resumed at step ${start}`);
   const every = run.checkpointEvery ?? 100;
   const resumedFrom = start;
   const flush = (step: number) => {

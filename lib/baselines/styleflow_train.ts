@@ -219,7 +219,7 @@ export async function trainStyleFlow(
     await writeSafetensors(run.statePath, tensors, { [STATE_META]: JSON.stringify(meta) });
   };
   const progress = new Progress("train StyleFlow", total, { unit: "steps", silent: run.silent });
-  if (start > 0) progress.set(start, `resumed at step ${start}`);
+  if (start > 0) progress.resume(start, `resumed at step ${start}`);
   let window: number[] = [];
   for (let step = start; step < end; step++) {
     const rows = batchRows(step, N, cfg);

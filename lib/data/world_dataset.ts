@@ -197,7 +197,7 @@ export async function classifierLogits(
     unit: "samples",
     silent: opts.silent,
   });
-  progress.set(done);
+  progress.resume(done);
   let sinceSave = 0;
   for (let i = done; i < n; i += chunk) {
     const rows = Array.from({ length: Math.min(chunk, n - i) }, (_, k) => i + k);

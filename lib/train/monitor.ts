@@ -51,7 +51,7 @@ export class TrainingMonitor {
       unit: "steps",
       silent: silent || this.display !== null,
     });
-    this.progress.set(start);
+    this.progress.resume(start);
   }
 
   step(step: number, note: string): void {

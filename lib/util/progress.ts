@@ -36,6 +36,8 @@ export function formatDuration(s: number): string {
 
 export class Progress {
   private done = 0;
+  /** Work done before this process started (a resumed run): left out of the rate and the ETA. */
+  private base = 0;
   private readonly start = performance.now();
   private lastDraw = 0;
   private lastDecile = -1;
@@ -53,6 +55,17 @@ export class Progress {
   /** Advances by `n` and sets a short note (for example the current loss). */
   tick(n = 1, note?: string): void {
     this.done = Math.min(this.total, this.done + n);
+    if (note !== undefined) this.note = note;
+    this.draw(false);
+  }
+
+  /**
+   * Starts the bar at `done` items finished by an earlier process (a resumed run), so the rate and
+   * the ETA count only this process's work.
+   */
+  resume(done: number, note?: string): void {
+    this.done = Math.min(this.total, done);
+    this.base = this.done;
     if (note !== undefined) this.note = note;
     this.draw(false);
   }
@@ -78,7 +91,7 @@ export class Progress {
   line(): string {
     const frac = this.total ? this.done / this.total : 1;
     const el = this.elapsed();
-    const rate = this.done / Math.max(el, 1e-9);
+    const rate = (this.done - this.base) / Math.max(el, 1e-9);
     const eta = rate > 0 ? (this.total - this.done) / rate : Infinity;
     const width = 24;
     const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");

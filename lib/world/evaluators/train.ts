@@ -301,7 +301,7 @@ export async function trainIdentity(
     unit: "steps",
     silent: opts.silent,
   });
-  if (start > 0) progress.set(start, `resumed at step ${start}`);
+  if (start > 0) progress.resume(start, `resumed at step ${start}`);
   const end = Math.min(opts.steps, run.until ?? opts.steps);
   for (let step = start; step < end; step++) {
     const chosen = Array.from({ length: perBatch }, () => rng.int(0, opts.identities - 1));
