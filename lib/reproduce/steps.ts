@@ -166,8 +166,9 @@ export const STEPS: readonly Step[] = [
   notebook("02_training.ipynb", "training and the shipped curves", 3),
   notebook("03_quantitative.ipynb", "Tables 1 and 2, charts, edits by every method", 20),
   notebook("04_sparsity_entanglement.ipynb", "Figures 4, 8, 9", 14),
-  notebook("05_ablations.ipynb", "Table 3 (six ablation rows)", 75),
+  notebook("05_ablations.ipynb", "Table 3 (six ablation rows, data/tables/table3.csv)", 75),
   notebook("06_real_weights.ipynb", "the real pipeline on the fixture networks", 7),
+  notebook("07_explore.ipynb", "the explorer, Figures 1, 6 and 7", 15),
 ];
 
 export function stepById(id: string): Step {
