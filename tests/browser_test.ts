@@ -4,8 +4,10 @@
  *
  *   A. that an untrusted notebook's saved chart (lib/viz's `image/png` + `image/svg+xml`) is drawn
  *      as a PNG `<img>`, the unsafe SVG being skipped;
- *   B. that notebook 07's explorer, once its cells run in the Deno kernel, goes live, and that
- *      moving one slider replaces the edited image (the slider-to-image latency is printed).
+ *   B. that notebook 07's explorer, once its cells run in the Deno kernel, goes live, that
+ *      moving one slider replaces the edited image (the slider-to-image latency is printed), and
+ *      that the kernel then brings the cell's saved output up to that frame: the notebook saved
+ *      afterwards holds the last image and the slider's setting, and the redrawn page is live.
  *
  * The copies live in a temporary directory at the repository's root (ignored by git, fmt and lint
  * through the `*.tmp-*` pattern), so that the notebooks' `../lib/mod.ts` and deno.json resolve as
@@ -80,7 +82,13 @@ interface JupyterGlobal {
     kernel?: { is_connected(): boolean } | null;
     execute_cells(indices: number[]): void;
     set_autosave_interval(ms: number): void;
-    get_cell(i: number): { output_area: { element: ArrayLike<HTMLElement> } } | null;
+    get_cell(i: number): {
+      output_area: {
+        element: ArrayLike<HTMLElement>;
+        outputs: { output_type: string; data?: Record<string, string> }[];
+      };
+    } | null;
+    save_notebook(): Promise<unknown>;
   };
 }
 
@@ -400,6 +408,48 @@ Deno.test({
           moved.ms.toFixed(0)
         } ms after the input event ` +
           `(frames ${moved.frames}; status "${moved.status}") (${lap()})`,
+      );
+
+      // The kernel replaces the cell's output with the last frame once the controls rest
+      // (lib/explore/show.ts SAVE_LAST_FRAME_MS); saved then, the notebook holds that frame.
+      const explorerPng = () =>
+        page.evaluate(() => {
+          const J = (globalThis as unknown as { Jupyter: JupyterGlobal }).Jupyter;
+          const outs = J.notebook!.get_cell(2)!.output_area.outputs;
+          const o = outs.find((x) => x.data?.["text/html"]?.includes("idstyle-explorer"));
+          return { png: o?.data?.["image/png"] ?? "", html: o?.data?.["text/html"] ?? "" };
+        });
+      const first = await explorerPng();
+      assert(first.png.length > 1000, "the explorer's output carries a PNG");
+      await waitFor("the saved output to follow the slider", 30_000, async () => {
+        const now = await explorerPng();
+        return /data-attr="smile"[^>]*value="2"/.test(now.html);
+      });
+      const updated = await explorerPng();
+      assert(updated.png !== first.png, "the saved PNG is the new frame's");
+      await page.waitForFunction(
+        (sel: string) =>
+          [...document.querySelectorAll(sel)].some((r) =>
+            (r.querySelector('[data-k="status"]')?.textContent ?? "").startsWith("live")
+          ),
+        explorer,
+        { timeout: 30_000, polling: 250 },
+      );
+      await page.evaluate(() =>
+        (globalThis as unknown as { Jupyter: JupyterGlobal }).Jupyter.notebook!.save_notebook()
+      );
+      await waitFor("the notebook on disk to hold the last frame", 30_000, async () => {
+        const cells = JSON.parse(await Deno.readTextFile(`${work}/${EXPLORE}`)).cells as {
+          outputs?: { data?: Record<string, string | string[]> }[];
+        }[];
+        const join = (v: string | string[] | undefined) => Array.isArray(v) ? v.join("") : v ?? "";
+        return (cells[2].outputs ?? []).some((o) =>
+          join(o.data?.["image/png"]).replace(/\s/g, "") === updated.png.replace(/\s/g, "") &&
+          /data-attr="smile"[^>]*value="2"/.test(join(o.data?.["text/html"]))
+        );
+      });
+      console.log(
+        `B: saved output follows the slider; notebook saved with the last frame (${lap()})`,
       );
       assert(pageErrors.length === 0, `page errors: ${pageErrors.join("\n")}`);
     } finally {

@@ -11,9 +11,9 @@ import { loadEditor } from "../lib/io/checkpoint.ts";
 import { SHIPPED_CHECKPOINTS } from "../lib/train/shipped.ts";
 import { loadBaseline } from "../lib/baselines/load.ts";
 import { type ExplorerEditor, strengthEdit } from "../lib/explore/strength.ts";
-import { ExplorerSession } from "../lib/explore/session.ts";
+import { type ExplorerFrame, ExplorerSession } from "../lib/explore/session.ts";
 import { handle, serveExplorer } from "../lib/explore/server.ts";
-import { createExplorer, framePng } from "../lib/explore/show.ts";
+import { createExplorer, debounceLatest, explorerOutput, framePng } from "../lib/explore/show.ts";
 
 const world = await loadSynthFace();
 const A = world.attributes;
@@ -102,13 +102,25 @@ Deno.test("explorer endpoint: a frame, clear errors for bad parameters, and a re
       assert(r.body.error.includes(frag), `${qs}: ${r.body.error}`);
     }
     assertEquals(handle(ex.server.session, new Request("http://x/nothing")).status, 404);
-    // over the socket, as the page's script asks
+    // over the socket, as the page's script asks; every served frame reaches onFrame
+    const served: ExplorerFrame[] = [];
+    ex.server.onFrame = (frame) => served.push(frame);
     const r = await fetch(`${ex.server.url}/frame?face=test:1&gender=-1`);
     assertEquals(r.status, 200);
     assertEquals(r.headers.get("access-control-allow-origin"), "*");
     const f = await r.json();
     assertEquals(f.params.strengths, [-1, 0, 0, 0]);
     assert(framePng(f).length > 10_000);
+    assertEquals(served.length, 1);
+    assertEquals(served[0].edited, f.edited);
+    // the output saved after that frame: its images, its settings, the first frame's element id
+    const saved = explorerOutput(ex, served[0]);
+    const html = saved.data["text/html"];
+    assert(html.includes(f.edited) && !html.includes(ex.frame.edited), "the last frame's image");
+    assert(/data-attr="gender"[^>]*value="-1"/.test(html), "the gender slider at -1");
+    assert(html.includes('value="test:1" selected'), "face test:1 selected");
+    assertEquals(html.match(/id="([^"]+)"/)![1], ex.html.match(/id="([^"]+)"/)![1]);
+    assert(saved.data["image/png"] !== explorerOutput(ex, ex.frame).data["image/png"]);
     // the page: a slider per attribute, the selectors, the endpoint, the static fallback line
     for (const a of A) assert(ex.html.includes(`data-attr="${a}"`), a);
     for (const k of ["face", "method", "topk", "intensity", "status"]) {
@@ -140,4 +152,19 @@ Deno.test("explorer session: given latents and seeds", async () => {
   const srv = serveExplorer(new ExplorerSession(world, { p: { kind: "idstyle", editor } }, {}));
   assertEquals(await (await fetch(`${srv.url}/health`)).text(), "ok");
   await srv.close();
+});
+
+Deno.test("debounceLatest: one call with the latest value once the calls stop", async () => {
+  const got: number[] = [];
+  const f = debounceLatest(40, (x: number) => got.push(x));
+  for (const x of [1, 2, 3]) {
+    f(x);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assertEquals(got, []);
+  await new Promise((r) => setTimeout(r, 80));
+  assertEquals(got, [3]);
+  f(4);
+  await new Promise((r) => setTimeout(r, 80));
+  assertEquals(got, [3, 4]);
 });

@@ -10,12 +10,14 @@
  * Responses carry Access-Control-Allow-Origin: * (the notebook page is served by Jupyter from
  * another port).
  */
-import { ExplorerSession, ParamError } from "./session.ts";
+import { type ExplorerFrame, ExplorerSession, ParamError } from "./session.ts";
 
 export interface ExplorerServer {
   port: number;
   url: string;
   session: ExplorerSession;
+  /** Called with every frame the endpoint serves (showExplorer keeps the saved output current). */
+  onFrame?: (frame: ExplorerFrame) => void;
   close(): Promise<void>;
 }
 
@@ -25,7 +27,11 @@ const HEADERS = {
 };
 
 /** Answers one request (exported for tests that need no socket). */
-export function handle(session: ExplorerSession, req: Request): Response {
+export function handle(
+  session: ExplorerSession,
+  req: Request,
+  onFrame?: (frame: ExplorerFrame) => void,
+): Response {
   const url = new URL(req.url);
   if (url.pathname === "/health") return new Response("ok", { headers: HEADERS });
   if (url.pathname !== "/frame") {
@@ -33,7 +39,9 @@ export function handle(session: ExplorerSession, req: Request): Response {
   }
   try {
     const params = session.parse(url.searchParams);
-    return json(session.frame(params), 200);
+    const frame = session.frame(params);
+    onFrame?.(frame);
+    return json(frame, 200);
   } catch (err) {
     if (err instanceof ParamError || err instanceof RangeError) {
       return json({ error: (err as Error).message }, 400);
@@ -52,14 +60,16 @@ function json(body: unknown, status: number): Response {
 /** Starts the endpoint on 127.0.0.1 (port 0: any free port). */
 export function serveExplorer(session: ExplorerSession, port = 0): ExplorerServer {
   const ac = new AbortController();
+  // deno-lint-ignore prefer-const
+  let api: ExplorerServer;
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port,
     signal: ac.signal,
     onListen: () => {},
-  }, (req) => handle(session, req));
+  }, (req) => handle(session, req, api.onFrame));
   const addr = server.addr as Deno.NetAddr;
-  return {
+  api = {
     port: addr.port,
     url: `http://127.0.0.1:${addr.port}`,
     session,
@@ -68,4 +78,5 @@ export function serveExplorer(session: ExplorerSession, port = 0): ExplorerServe
       await server.finished;
     },
   };
+  return api;
 }

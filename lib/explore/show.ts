@@ -3,6 +3,10 @@
  * (ID-Style's two shipped presets and every trained baseline), starts the endpoint on 127.0.0.1,
  * and displays the page (lib/explore/html.ts) with the first frame, plus a PNG of that frame for
  * viewers that show no HTML. Calling it again replaces the previous explorer's endpoint.
+ *
+ * The saved output follows the controls: once frames stop arriving for SAVE_LAST_FRAME_MS, the
+ * kernel replaces the cell's output (its display_id) with the page built on the last frame and that
+ * frame's PNG, so a notebook saved and reopened without a kernel shows the last image and settings.
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadSynthFace, type SynthFace } from "../world/synthface/world.ts";
@@ -14,7 +18,7 @@ import type { ExplorerEditor } from "./strength.ts";
 import { type ExplorerFrame, ExplorerSession, type FaceSource } from "./session.ts";
 import { type ExplorerServer, serveExplorer } from "./server.ts";
 import { explorerHtml } from "./html.ts";
-import { displayOutput } from "../viz/display.ts";
+import { displayOutput, type MimeOutput } from "../viz/display.ts";
 import { decodePngDataUrl } from "./png_data.ts";
 import { encodePng, gridRaster } from "../viz/png.ts";
 import { encodeBase64 } from "../viz/base64.ts";
@@ -47,8 +51,11 @@ export interface ExplorerConfig {
 
 export interface Explorer {
   server: ExplorerServer;
+  /** The page built on the first frame. */
   html: string;
   frame: ExplorerFrame;
+  /** The page (same element id) built on another frame: its images, scores and settings. */
+  page(frame: ExplorerFrame): string;
   /** Methods that could not be loaded, with why. */
   missing: Record<string, string>;
 }
@@ -114,15 +121,17 @@ export async function createExplorer(cfg: ExplorerConfig = {}): Promise<Explorer
     (faces.given
       ? Array.from({ length: faces.given.shape[0] }, (_, i) => `given:${i}`)
       : Array.from({ length: 8 }, (_, i) => (faces.test ? `test:${i}` : `seed:${i}`)));
-  const html = explorerHtml({
-    url: server.url,
-    attributes: world.attributes,
-    methods: Object.keys(methods),
-    faces: list,
-    frame,
-    id: `idstyle-explorer-${server.port}-${Date.now().toString(36)}`,
-  });
-  return { server, html, frame, missing };
+  const id = `idstyle-explorer-${server.port}-${Date.now().toString(36)}`;
+  const page = (f: ExplorerFrame) =>
+    explorerHtml({
+      url: server.url,
+      attributes: world.attributes,
+      methods: Object.keys(methods),
+      faces: list,
+      frame: f,
+      id,
+    });
+  return { server, html: page(frame), frame, page, missing };
 }
 
 /** The frame as one PNG (original | edit), for viewers that show no HTML. */
@@ -131,22 +140,51 @@ export function framePng(frame: ExplorerFrame): Uint8Array {
   return encodePng(gridRaster([a, b], { cols: 2, colLabels: ["original", "edit"] }));
 }
 
-/** Creates the explorer and displays it in the notebook. */
-export async function showExplorer(cfg: ExplorerConfig = {}): Promise<Explorer> {
-  const ex = await createExplorer(cfg);
+/** Quiet time after the last frame before the saved output is replaced by it (milliseconds). */
+export const SAVE_LAST_FRAME_MS = 2000;
+
+/** The explorer's output for one frame: the page, the frame's PNG and a text line. */
+export function explorerOutput(ex: Explorer, frame: ExplorerFrame): MimeOutput {
   const missing = Object.entries(ex.missing);
   const note = missing.length
     ? `<div style="font:12px sans-serif;color:#666">not loaded: ${
       missing.map(([k, v]) => `${k} (${v})`).join("; ")
     }</div>`
     : "";
-  await displayOutput({
+  return {
     data: {
-      "text/html": ex.html + note,
-      "image/png": encodeBase64(framePng(ex.frame)),
+      "text/html": ex.page(frame) + note,
+      "image/png": encodeBase64(framePng(frame)),
       "text/plain": `ID-Style explorer at ${ex.server.url} (the controls need a running kernel)`,
     },
     metadata: {},
+  };
+}
+
+/**
+ * Calls `fn` with the latest value once `ms` pass without a new one (the timer does not keep the
+ * process alive).
+ */
+export function debounceLatest<T>(ms: number, fn: (x: T) => void): (x: T) => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return (x: T) => {
+    if (timer !== undefined) clearTimeout(timer);
+    const t = setTimeout(() => {
+      timer = undefined;
+      fn(x);
+    }, ms);
+    Deno.unrefTimer(t);
+    timer = t;
+  };
+}
+
+/** Creates the explorer and displays it in the notebook; its saved output follows the controls. */
+export async function showExplorer(cfg: ExplorerConfig = {}): Promise<Explorer> {
+  const ex = await createExplorer(cfg);
+  const displayId = `${ex.server.url}-${crypto.randomUUID()}`;
+  await displayOutput(explorerOutput(ex, ex.frame), { displayId });
+  ex.server.onFrame = debounceLatest(SAVE_LAST_FRAME_MS, (frame: ExplorerFrame) => {
+    displayOutput(explorerOutput(ex, frame), { displayId, update: true }).catch(() => {});
   });
   return ex;
 }
