@@ -120,7 +120,15 @@ export {
 export { combinationFigure, faceLabels, toggleFigure } from "./eval/figures.ts";
 export { blur3, photographs, type PhotoOptions } from "./invert/photo.ts";
 export { INVERT, invert, type InvertConfig, searchStart } from "./invert/invert.ts";
-export { scoreReconstruction, scoreToggles, type Truth } from "./invert/measure.ts";
+export {
+  factorErrors,
+  type FactorRecovery,
+  identityRecovery,
+  identityVisibility,
+  scoreReconstruction,
+  scoreToggles,
+  type Truth,
+} from "./invert/measure.ts";
 export { type ExplorerEditor, strengthEdit } from "./explore/strength.ts";
 export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/interfacegan.ts";
 export { BASELINES_DIR } from "./baselines/paths.ts";

@@ -12,6 +12,8 @@ import { blur3, photographs } from "../lib/invert/photo.ts";
 import { invert } from "../lib/invert/invert.ts";
 import { ssim } from "../lib/metrics/ssim.ts";
 import { readNpy, writeNpy } from "../lib/io/npy.ts";
+import { factorErrors, identityVisibility, scoreReconstruction } from "../lib/invert/measure.ts";
+import { IDENTITY_FACTORS } from "../lib/world/synthface/spec.ts";
 
 const world = await loadSynthFace();
 const dataset = await loadDataset();
@@ -63,6 +65,41 @@ Deno.test("invert: renders of test latents are recovered in the image (SSIM); or
   assert(r.losses.at(-1)!.loss < r.losses[0].loss, "the objective fell");
   for (let i = 0; i < 2; i++) assert(s[i] > 0.85, `SSIM ${s[i]}`);
   tf.dispose([w, x, r.wPlus]);
+});
+
+Deno.test("visibility and factor errors: the source latent scores exactly; a factor step shows as its own error", () => {
+  const w = dataset.test.latents.batch([0, 1, 2, 3]);
+  const truth = {
+    images: world.synthesize(w),
+    identity: world.oracle.identity(w),
+    labels: world.oracle.labels(w),
+  };
+  const rec = scoreReconstruction(world, w, truth);
+  assert(Math.abs(rec.ssim - 1) < 1e-4 && Math.abs(rec.frs - 1) < 1e-4, JSON.stringify(rec));
+  assert(Math.abs(rec.oracleIdentity - 1) < 1e-5 && rec.labelsAgree === 1, JSON.stringify(rec));
+  for (const row of factorErrors(world, w, truth)) assert(Math.max(...row) < 1e-5, String(row));
+  // a truth whose skin tone is one sd darker: the error is 1 on that factor alone
+  const k = IDENTITY_FACTORS.indexOf("skinTone");
+  const sd = world.calibration.identityStd[k];
+  const moved = tf.add(
+    truth.identity,
+    tf.mul(tf.oneHot(tf.tensor1d([k], "int32"), IDENTITY_FACTORS.length), sd),
+  ) as tf.Tensor2D;
+  for (const row of factorErrors(world, w, { ...truth, identity: moved })) {
+    row.forEach((e, j) =>
+      assert(Math.abs(e - (j === k ? 1 : 0)) < 1e-4, `${IDENTITY_FACTORS[j]}: ${e}`)
+    );
+  }
+  // what the renderer shows: skin tone moves the image far more than the iris hue or lip thickness
+  const vis = identityVisibility(world, w);
+  const avg = (name: string) =>
+    vis.reduce((s, r) => s + r[IDENTITY_FACTORS.indexOf(name)], 0) / vis.length;
+  assert(vis.every((r) => r.every((x) => x >= 0 && Number.isFinite(x))));
+  assert(
+    avg("skinTone") > 20 * avg("irisHue") && avg("skinTone") > 20 * avg("lipThickness"),
+    `skin ${avg("skinTone")} iris ${avg("irisHue")} lips ${avg("lipThickness")}`,
+  );
+  tf.dispose([w, truth.images, truth.identity, truth.labels, moved]);
 });
 
 Deno.test("deno task invert: writes W+ latents; bad input is one line", async () => {

@@ -267,3 +267,75 @@ Deno.test("deno task train-baselines --world real: InterFaceGAN's boundaries fro
   const bad = await run(["--only", "isfgan"]);
   assert(bad.code !== 0 && bad.stderr.includes("synthface only"), bad.stderr);
 });
+
+Deno.test("real world: inversion with the identity network's stage features, in the library and `deno task invert`", async () => {
+  const w = await world();
+  const wp = tf.tidy(() => w.toWPlus(w.mapping(w.sampleZ(1, 5))));
+  const img = w.synthesize(wp);
+  const maps = w.identityFeatures(img);
+  assert(maps.length >= 2, `stages: ${maps.length}`);
+  assertEquals(maps[0].shape.slice(0, 3), [1, 56, 56]);
+  for (let i = 1; i < maps.length; i++) {
+    assert(maps[i].shape[1] < maps[i - 1].shape[1], `stage ${i} is coarser`);
+  }
+  assert(maps.every((m) => m.dataSync().every(Number.isFinite)), "finite features");
+  const { invert } = await import("../lib/invert/invert.ts");
+  const r = invert(w, img, {
+    config: { steps: 4, wSteps: 1, candidates: 2, restarts: 1 },
+    features: (x) => w.identityFeatures(x),
+    silent: true,
+  });
+  assertEquals(r.wPlus.shape, [1, 18, 512]);
+  const [first, last] = [r.losses[0].loss, r.losses.at(-1)!.loss];
+  assert(last < first, `the objective falls: ${first} -> ${last}`);
+  tf.dispose([wp, img, ...maps, r.wPlus]);
+
+  const dir = await Deno.makeTempDir();
+  const root = new URL("../", import.meta.url).pathname;
+  const run = (extra: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${root}lib/cli/invert.ts`,
+        "--world",
+        "real",
+        "--real-config",
+        `${FIX}world.json`,
+        ...extra,
+      ],
+      env: { IDSTYLE_QUIET: "1" },
+    }).output();
+  // the fixture generator's random weights overshoot [-1, 1]: the images, clipped (NCHW)
+  const { readNpy, writeNpy } = await import("../lib/io/npy.ts");
+  const raw = await readNpy(`${FIX}stylegan2_1024_image_256.npy`);
+  const clipped = Float32Array.from(raw.data as Float32Array, (v) => Math.max(-1, Math.min(1, v)));
+  await writeNpy(`${dir}/img.npy`, { dtype: "float32", shape: raw.shape, data: clipped });
+  const ok = await run([
+    "--in",
+    `${dir}/img.npy`,
+    "--out",
+    `${dir}/w.npy`,
+    "--steps",
+    "2",
+    "--candidates",
+    "1",
+    "--restarts",
+    "1",
+  ]);
+  const said = new TextDecoder().decode(ok.stdout) + new TextDecoder().decode(ok.stderr);
+  assertEquals(ok.code, 0, said);
+  assert(said.includes("inverted 2 images"), said);
+  assertEquals((await readNpy(`${dir}/w.npy`)).shape, [2, 18, 512]);
+  const bad = await run([
+    "--in",
+    `${dir}/img.npy`,
+    "--out",
+    `${dir}/x.npy`,
+    "--restarts",
+    "0",
+  ]);
+  const badSaid = new TextDecoder().decode(bad.stderr);
+  assert(bad.code !== 0 && badSaid.includes("--restarts: expected an integer >= 1"), badSaid);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,17 +1,20 @@
 /**
- * `deno task invert --in photos.npy|photo.png --out wplus.npy [--steps N] [--png grid.png]`:
- * inverts images into W+ of the synthface world by optimisation (lib/invert/invert.ts), with
- * progress, and writes the latents [N, 18, 512] (float32 .npy) for `deno task edit`. Images: a
- * .npy of [N, H, W, 3] (NHWC) or [N, 3, H, W] (NCHW) floats in [-1, 1], or a PNG (RGB or RGBA);
- * either is resized to the world's 64 px when it is another size. --png writes each image beside
- * its inversion's render. Every input is checked before anything runs; errors are one line.
+ * `deno task invert --in photos.npy|photo.png --out wplus.npy [--steps N] [--png grid.png]
+ *  [--world real --real-config F.json] [--candidates K] [--restarts R]`:
+ * inverts images into W+ by optimisation (lib/invert/invert.ts), with progress, and writes the
+ * latents [N, 18, 512] (float32 .npy) for `deno task edit`. Images: a .npy of [N, H, W, 3] (NHWC)
+ * or [N, 3, H, W] (NCHW) floats in [-1, 1], or a PNG (RGB or RGBA); either is resized to the
+ * world's resolution (synthface 64 px; the real world 256, StyleGAN2's output pooled) when it is
+ * another size. In the real world the perceptual term uses the identity network's stage features
+ * (IR-SE), as the paper's pipeline would. --png writes each image beside its inversion's render.
+ * Every input is checked before anything runs; errors are one line.
  */
 import { Buffer } from "node:buffer";
 import pngjs from "pngjs";
 import { tf } from "../backend.ts";
 import { readNpy } from "../io/npy.ts";
 import { writeLatents } from "../io/latents.ts";
-import { loadSynthFace } from "../world/synthface/world.ts";
+import { loadWorldChoice, WORLD_OPTIONS } from "./world_args.ts";
 import { INVERT, invert } from "../invert/invert.ts";
 import { editGrid } from "../viz/faces.ts";
 import { writePng } from "../viz/png.ts";
@@ -20,7 +23,7 @@ import { parseArgs } from "./args.ts";
 
 const args = parseArgs(Deno.args, {
   usage:
-    "deno task invert --in photos.npy|photo.png --out wplus.npy [--steps N] [--seed S] [--png grid.png]",
+    "deno task invert --in photos.npy|photo.png --out wplus.npy [--steps N] [--seed S] [--png grid.png] [--world real --real-config F.json]",
   flags: { help: "this text" },
   options: {
     in: "images: .npy [N, H, W, 3] or [N, 3, H, W] in [-1, 1], or a .png",
@@ -28,6 +31,9 @@ const args = parseArgs(Deno.args, {
     steps: `optimisation steps (default ${INVERT.steps}; the first ${INVERT.wSteps} in W)`,
     seed: `seed of the start search (default ${INVERT.seed})`,
     png: "also write a grid: each image and its inversion's render",
+    candidates: `mapping samples tried for the start (default ${INVERT.candidates})`,
+    restarts: `starts optimised per image, the best kept (default ${INVERT.restarts})`,
+    ...WORLD_OPTIONS,
   },
 });
 
@@ -80,8 +86,19 @@ async function main(): Promise<void> {
   if (!Number.isInteger(seed)) {
     throw new Error(`--seed: expected an integer, got "${args.options.seed}"`);
   }
+  const count = (name: "candidates" | "restarts", min: number) => {
+    const v = args.options[name] === undefined ? INVERT[name] : Number(args.options[name]);
+    if (!Number.isInteger(v) || v < min) {
+      throw new Error(`--${name}: expected an integer >= ${min}, got "${args.options[name]}"`);
+    }
+    return v;
+  };
+  const candidates = count("candidates", 0), restarts = count("restarts", 1);
   const raw = await readImages(input);
-  const world = await loadSynthFace();
+  const choice = await loadWorldChoice(args.options, (msg) => {
+    throw new Error(msg);
+  });
+  const world = choice.world;
   const R = world.resolution;
   const images = raw.shape[1] === R && raw.shape[2] === R
     ? raw
@@ -90,7 +107,16 @@ async function main(): Promise<void> {
     );
   const N = images.shape[0];
   const r = invert(world, images, {
-    config: { steps, wSteps: Math.min(INVERT.wSteps, Math.floor(steps / 3)), seed },
+    config: {
+      steps,
+      wSteps: Math.min(INVERT.wSteps, Math.floor(steps / 3)),
+      seed,
+      candidates,
+      restarts,
+    },
+    ...(choice.kind === "real"
+      ? { features: (x: tf.Tensor4D) => choice.world.identityFeatures(x) }
+      : {}),
   });
   const render = world.synthesize(r.wPlus);
   const s = Array.from(ssim(images, render).dataSync());

@@ -261,6 +261,25 @@ export class IrSe {
     });
   }
 
+  /**
+   * The body's feature maps at the end of each stage (the unit before the next stride-2 unit, and
+   * the last), for images [N, 256 k, 256 k, 3]: [N, 56, 56, 64], [N, 28, 28, 128], ... (the
+   * perceptual term of an inversion in the real world, lib/invert/invert.ts).
+   */
+  features(images: tf.Tensor4D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      let h = convBias(this.preprocess(images), this.stem.w, this.stem.b, 1, PAD1);
+      h = tf.prelu(h, this.stem.alpha as tf.Tensor as tf.Tensor4D);
+      const maps: tf.Tensor4D[] = [];
+      this.units.forEach((u, i) => {
+        h = runUnit(u, h);
+        const next = this.units[i + 1];
+        if (!next || next.stride > 1) maps.push(h);
+      });
+      return maps;
+    });
+  }
+
   /** The backbone and L2 normalisation on network inputs [N, 112, 112, 3] -> [N, E]. */
   embedAligned(x: tf.Tensor4D): tf.Tensor2D {
     const s = x.shape;

@@ -86,6 +86,11 @@ export class StyleGAN2World implements World {
     return this.identityNet.embed(toScoreSize(images, "images"));
   }
 
+  /** The identity network's stage feature maps (the perceptual term of an inversion). */
+  identityFeatures(images: tf.Tensor4D): tf.Tensor4D[] {
+    return this.identityNet.features(toScoreSize(images, "images"));
+  }
+
   /** The scoring classifier's intermediate feature maps (for the perceptual and Frechet distances). */
   evalFeatures(images: tf.Tensor4D): { maps: tf.Tensor4D[]; pooled: tf.Tensor2D } {
     return (this.scoringClassifier ?? this.trainClassifier).features(toScoreSize(images, "images"));
