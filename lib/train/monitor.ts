@@ -28,7 +28,7 @@ export function lossPlot(
     y: { type: "log", label: "loss (unweighted)", grid: true },
     x: { label: "step" },
     color: { legend: true, domain: TERMS },
-    marks: [Plot.lineY(data, { x: "step", y: "loss", stroke: "term" })],
+    marks: [Plot.lineY(data, { x: "step", y: "loss", stroke: "term", z: "term" })],
   });
 }
 
