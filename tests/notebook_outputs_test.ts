@@ -110,7 +110,6 @@ if (import.meta.main) {
   // retrained editors (issue 11). Expected to fail until then; one that passes must leave the list.
   const STALE = new Set([
     "03_quantitative.ipynb",
-    "04_sparsity_entanglement.ipynb",
     "05_ablations.ipynb",
   ]);
 

@@ -56,6 +56,24 @@ const BASELINE_NOTES: Readonly<Record<BaselineName, string>> = {
   styleflow: "conditional CNF, RK4 8 steps, conditioned on the training classifier",
 };
 
+/**
+ * The note of a baseline's row; for ISF-GAN it says which run the checkpoint is, from its metrics
+ * file: the faithful one (StarGAN-v2's discriminator, its config has `disc`) or the earlier
+ * cut-down one.
+ */
+async function baselineNote(b: BaselineName, path: string): Promise<string> {
+  if (b !== "isfgan") return BASELINE_NOTES[b];
+  const metrics = await Deno.readTextFile(path.replace(/\.safetensors$/, ".metrics.json"))
+    .then((t) => JSON.parse(t) as { config?: { disc?: unknown; steps?: number } })
+    .catch(() => null);
+  if (!metrics?.config) return BASELINE_NOTES[b];
+  return metrics.config.disc
+    ? "faithful run (StarGAN-v2 discriminator, LPIPS form); remaining changes in ISFGAN_CHANGES"
+    : `the earlier cut-down run (4-layer discriminator, classifier-feature perceptual terms, ${
+      metrics.config.steps ?? "?"
+    } steps)`;
+}
+
 /** The names of Table 1's methods, in its order. */
 export const TABLE1_METHODS = [
   "InterFaceGAN",
@@ -100,7 +118,7 @@ export async function loadMethods(
         name,
         editor,
         parameters: editor.countParameters(),
-        note: BASELINE_NOTES[b],
+        note: await baselineNote(b, path),
         files: { checkpoint: path },
       };
     });
