@@ -109,7 +109,6 @@ if (import.meta.main) {
   // Notebooks whose saved outputs predate the PNGs: they get them with their full rerun on the
   // retrained editors (issue 11). Expected to fail until then; one that passes must leave the list.
   const STALE = new Set([
-    "03_quantitative.ipynb",
     "05_ablations.ipynb",
   ]);
 
