@@ -98,6 +98,21 @@ export async function runPython(py: string, code: string, args: string[] = []): 
   return text;
 }
 
+/** Runs `lib/cli/<script>` in a fresh Deno process (quiet); its exit code and what it printed. */
+export async function runCli(
+  script: string,
+  args: string[],
+  opts: { cwd?: string } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../lib/cli/${script}`, import.meta.url).pathname, ...args],
+    env: { IDSTYLE_QUIET: "1" },
+    cwd: opts.cwd,
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: o.code, out: text(o.stdout), err: text(o.stderr) };
+}
+
 export { tf };
 
 /**

@@ -4,7 +4,7 @@
  * gradients from the identity and class losses back to W+), a dataset labelled by the classifier,
  * two training steps, an evaluation of 4 latents and an edit rendered; bad configs named.
  */
-import { assert, assertEquals, assertRejects, tf } from "./_util.ts";
+import { assert, assertEquals, assertRejects, runCli, tf } from "./_util.ts";
 import { loadStyleGAN2World, type StyleGAN2World } from "../lib/world/real/world.ts";
 import { buildWorldDataset } from "../lib/data/world_dataset.ts";
 import { trainConfig } from "../lib/train/config.ts";
@@ -291,51 +291,21 @@ Deno.test("real world: inversion with the identity network's stage features, in 
   tf.dispose([wp, img, ...maps, r.wPlus]);
 
   const dir = await Deno.makeTempDir();
-  const root = new URL("../", import.meta.url).pathname;
-  const run = (extra: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${root}lib/cli/invert.ts`,
-        "--world",
-        "real",
-        "--real-config",
-        `${FIX}world.json`,
-        ...extra,
-      ],
-      env: { IDSTYLE_QUIET: "1" },
-    }).output();
+  const real = ["--world", "real", "--real-config", `${FIX}world.json`];
+  const run = (extra: string[]) => runCli("invert.ts", [...real, ...extra]);
   // the fixture generator's random weights overshoot [-1, 1]: the images, clipped (NCHW)
   const { readNpy, writeNpy } = await import("../lib/io/npy.ts");
   const raw = await readNpy(`${FIX}stylegan2_1024_image_256.npy`);
   const clipped = Float32Array.from(raw.data as Float32Array, (v) => Math.max(-1, Math.min(1, v)));
   await writeNpy(`${dir}/img.npy`, { dtype: "float32", shape: raw.shape, data: clipped });
-  const ok = await run([
-    "--in",
-    `${dir}/img.npy`,
-    "--out",
-    `${dir}/w.npy`,
-    "--steps",
-    "2",
-    "--candidates",
-    "1",
-    "--restarts",
-    "1",
-  ]);
-  const said = new TextDecoder().decode(ok.stdout) + new TextDecoder().decode(ok.stderr);
+  const input = ["--in", `${dir}/img.npy`];
+  const small = ["--steps", "2", "--candidates", "1", "--restarts", "1"];
+  const ok = await run([...input, "--out", `${dir}/w.npy`, ...small]);
+  const said = ok.out + ok.err;
   assertEquals(ok.code, 0, said);
   assert(said.includes("inverted 2 images"), said);
   assertEquals((await readNpy(`${dir}/w.npy`)).shape, [2, 18, 512]);
-  const bad = await run([
-    "--in",
-    `${dir}/img.npy`,
-    "--out",
-    `${dir}/x.npy`,
-    "--restarts",
-    "0",
-  ]);
-  const badSaid = new TextDecoder().decode(bad.stderr);
-  assert(bad.code !== 0 && badSaid.includes("--restarts: expected an integer >= 1"), badSaid);
+  const bad = await run([...input, "--out", `${dir}/x.npy`, "--restarts", "0"]);
+  assert(bad.code !== 0 && bad.err.includes("--restarts: expected an integer >= 1"), bad.err);
   await Deno.remove(dir, { recursive: true });
 });
