@@ -4,6 +4,8 @@
  * inside), and static viewers that sanitize do the same; a PNG is shown everywhere. An output
  * carries an image when it has `image/svg+xml`, or `text/html` holding `<svg` or `<img`.
  *
+ * Also, every committed notebook's cell ids agree with its nbformat version (Jupyter validates it).
+ *
  * Also a script: `deno run -A tests/notebook_outputs_test.ts NB.ipynb...` checks the given files.
  */
 
@@ -13,7 +15,30 @@ interface Output {
 }
 
 interface Notebook {
-  cells: { cell_type: string; outputs?: Output[] }[];
+  nbformat: number;
+  nbformat_minor: number;
+  cells: { cell_type: string; id?: string; outputs?: Output[] }[];
+}
+
+/**
+ * What is wrong with a notebook's format as nbformat validates it for cell ids: from 4.5 on every
+ * cell needs a unique id, before 4.5 none may have one (Jupyter then refuses the file as invalid).
+ */
+export function formatProblems(path: string): string[] {
+  const nb = JSON.parse(Deno.readTextFileSync(path)) as Notebook;
+  const ids = nb.cells.map((c) => c.id);
+  const withIds = nb.nbformat > 4 || (nb.nbformat === 4 && nb.nbformat_minor >= 5);
+  const problems: string[] = [];
+  if (withIds) {
+    ids.forEach((id, i) => {
+      if (!id) problems.push(`cell ${i} has no id (nbformat ${nb.nbformat}.${nb.nbformat_minor})`);
+    });
+    const dup = ids.filter((id, i) => id && ids.indexOf(id) !== i);
+    if (dup.length) problems.push(`duplicate cell ids: ${[...new Set(dup)].join(", ")}`);
+  } else if (ids.some((id) => id !== undefined)) {
+    problems.push(`cells carry ids but the file says nbformat ${nb.nbformat}.${nb.nbformat_minor}`);
+  }
+  return problems;
 }
 
 function text(v: string | string[] | undefined): string {
@@ -113,6 +138,10 @@ if (import.meta.main) {
   ]);
 
   for (const name of notebooks) {
+    Deno.test(`notebook ${name}: its cells' ids agree with its nbformat version`, () => {
+      const problems = formatProblems(new URL(name, root).pathname);
+      if (problems.length) throw new Error(`${name}: ${problems.join("; ")}`);
+    });
     const stale = STALE.has(name);
     Deno.test(`notebook ${name}: every figure output carries image/png${stale ? " (stale: expected to lack them until its rerun)" : ""}`, () => {
       const bad = figuresWithoutPng(new URL(name, root).pathname);
