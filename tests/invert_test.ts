@@ -5,7 +5,7 @@
  * oracle identity against the latent it came from is printed: it stays well below the issue's 0.95,
  * see the README); `deno task invert` writes latents and refuses bad input.
  */
-import { assert, assertEquals, maxAbsDiff, tf } from "./_util.ts";
+import { assert, assertEquals, maxAbsDiff, runCli, tf } from "./_util.ts";
 import { loadSynthFace } from "../lib/world/synthface/world.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { blur3, photographs } from "../lib/invert/photo.ts";
@@ -17,7 +17,6 @@ import { IDENTITY_FACTORS } from "../lib/world/synthface/spec.ts";
 
 const world = await loadSynthFace();
 const dataset = await loadDataset();
-const root = new URL("../", import.meta.url).pathname;
 
 Deno.test("photographs: without jitter, blur and noise they are the renders; the blur is a mean filter", () => {
   const w = dataset.test.latents.batch([0, 1, 2]);
@@ -111,17 +110,7 @@ Deno.test("deno task invert: writes W+ latents; bad input is one line", async ()
     shape: [1, 64, 64, 3],
     data: x.dataSync() as Float32Array,
   });
-  const run = async (args: string[]) => {
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${root}lib/cli/invert.ts`, ...args],
-      env: { IDSTYLE_QUIET: "1" },
-    }).output();
-    return {
-      code: o.code,
-      out: new TextDecoder().decode(o.stdout),
-      err: new TextDecoder().decode(o.stderr),
-    };
-  };
+  const run = (args: string[]) => runCli("invert.ts", args);
   const ok = await run([
     "--in",
     `${dir}/img.npy`,
