@@ -13,6 +13,8 @@ import { loadBaseline } from "../lib/baselines/load.ts";
 import { type ExplorerEditor, strengthEdit } from "../lib/explore/strength.ts";
 import { type ExplorerFrame, ExplorerSession } from "../lib/explore/session.ts";
 import { handle, serveExplorer } from "../lib/explore/server.ts";
+import { EditMemo, hashFloats } from "../lib/explore/memo.ts";
+import type { AttributeEditor } from "../lib/eval/evaluate.ts";
 import { createExplorer, debounceLatest, explorerOutput, framePng } from "../lib/explore/show.ts";
 
 const world = await loadSynthFace();
@@ -60,6 +62,52 @@ Deno.test("strengths: 0 returns the input exactly, s gives s times the strength-
   );
   ref.dispose();
   w.dispose();
+});
+
+Deno.test("edit memo: the editor's own results, each single edit computed once", async () => {
+  // the hash against BigInt FNV-1a
+  const v = Float32Array.from([0.5, -1, 3.25, 1e-7, 42]);
+  let h = 0xcbf29ce484222325n;
+  for (const b of new Uint8Array(v.buffer)) {
+    h = ((h ^ BigInt(b)) * 0x100000001b3n) & (2n ** 64n - 1n);
+  }
+  assertEquals(hashFloats(v), h.toString(16).padStart(16, "0"));
+  const igan = await loadBaseline("interfacegan", world);
+  let calls = 0;
+  const counting: AttributeEditor = {
+    name: "counting",
+    editAttribute: (w, m, d) => (calls++, igan.editor.editAttribute(w, m, d)),
+  };
+  const w = tf.tidy(() => world.toWPlus(world.mapping(world.sampleZ(1, 5))));
+  const memo = new EditMemo(counting, 4);
+  const direct: ExplorerEditor = { kind: "baseline", editor: igan.editor };
+  const viaMemo: ExplorerEditor = { kind: "baseline", editor: memo };
+  const run = (s: number[]) => {
+    const a = strengthEdit(direct, w, s, A), b = strengthEdit(viaMemo, w, s, A);
+    assertEquals(maxAbsDiff(a.dataSync(), b.dataSync()), 0, `strengths ${s}`);
+    tf.dispose([a, b]);
+  };
+  // one slider moving: its edit of the face is computed once
+  for (const g of [1.2, 0.4, 2]) run([0, g, 0, 0]);
+  assertEquals(calls, 1);
+  // the last slider moving behind a fixed one: both steps once; the sign is part of the key
+  for (const sm of [-1, -0.3, -2]) run([0.5, 0, 0, sm]);
+  assertEquals(calls, 3);
+  run([0.5, 0, 0, 1]);
+  assertEquals(calls, 4);
+  // the first slider moving: the step after it is recomputed (its input changed)
+  run([0.7, 0, 0, 1]);
+  assertEquals(calls, 5);
+  // capacity 4: the least recently used entry (glasses +) went; asking again recomputes it
+  assertEquals(memo.size, 4);
+  run([0, 1, 0, 0]);
+  assertEquals(calls, 6);
+  // a batch goes to the editor unmemoised
+  const two = tf.concat([w, w]) as tf.Tensor3D;
+  tf.dispose(memo.editAttribute(two, 1, [1, 1]));
+  assertEquals(calls, 7);
+  memo.dispose();
+  tf.dispose([w, two]);
 });
 
 Deno.test("explorer endpoint: a frame, clear errors for bad parameters, and a real socket", async () => {

@@ -9,6 +9,7 @@ import type { SynthFace } from "../world/synthface/world.ts";
 import { encodePng, toRasters } from "../viz/png.ts";
 import { encodeBase64 } from "../viz/base64.ts";
 import { type ExplorerEditor, MAX_STRENGTH, strengthEdit } from "./strength.ts";
+import { EditMemo } from "./memo.ts";
 
 /** Where the explorer's faces come from. */
 export interface FaceSource {
@@ -64,6 +65,7 @@ export interface ExplorerOptions {
 
 export class ExplorerSession {
   private readonly originals = new Map<string, Original>();
+  private readonly memos = new Map<string, EditMemo>();
   readonly size: number;
 
   constructor(
@@ -166,6 +168,15 @@ export class ExplorerSession {
     return o;
   }
 
+  /** The method's editor; a baseline's through its memo of single edits (memo.ts). */
+  private editorFor(method: string): ExplorerEditor {
+    const e = this.methods[method];
+    if (e.kind !== "baseline") return e;
+    let memo = this.memos.get(method);
+    if (!memo) this.memos.set(method, memo = new EditMemo(e.editor));
+    return { kind: "baseline", editor: memo };
+  }
+
   private png(w: tf.Tensor3D): string {
     const img = this.world.synthesize(w, { resolution: this.size });
     const [r] = toRasters(img);
@@ -178,7 +189,7 @@ export class ExplorerSession {
     const t0 = performance.now();
     const o = this.original(p.face);
     const A = this.attributes;
-    const edited = strengthEdit(this.methods[p.method], o.w, p.strengths, A, {
+    const edited = strengthEdit(this.editorFor(p.method), o.w, p.strengths, A, {
       topK: p.topK,
       intensity: p.intensity,
     });
@@ -215,6 +226,8 @@ export class ExplorerSession {
 
   dispose(): void {
     for (const o of this.originals.values()) tf.dispose([o.w, o.id, o.oracleId]);
+    for (const m of this.memos.values()) m.dispose();
+    this.memos.clear();
     this.originals.clear();
   }
 }

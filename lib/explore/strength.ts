@@ -69,14 +69,14 @@ export function strengthEdit(
       return out;
     });
   }
-  let cur = tf.clone(wPlus);
+  let cur = wPlus;
   strengths.forEach((s, m) => {
     if (s === 0) return;
     const next = tf.tidy(() => {
       const edited = e.editor.editAttribute(cur, m, new Array(B).fill(Math.sign(s)));
       return tf.add(cur, tf.mul(tf.sub(edited, cur), Math.abs(s))) as tf.Tensor3D;
     });
-    cur.dispose();
+    if (cur !== wPlus) cur.dispose();
     cur = next;
   });
   return cur;
