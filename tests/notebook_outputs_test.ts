@@ -131,24 +131,13 @@ if (import.meta.main) {
     Deno.removeSync(dir, { recursive: true });
   });
 
-  // Notebooks whose saved outputs predate the PNGs: they get them with their full rerun on the
-  // retrained editors (issue 11). Expected to fail until then; one that passes must leave the list.
-  const STALE = new Set([
-    "05_ablations.ipynb",
-  ]);
-
   for (const name of notebooks) {
     Deno.test(`notebook ${name}: its cells' ids agree with its nbformat version`, () => {
       const problems = formatProblems(new URL(name, root).pathname);
       if (problems.length) throw new Error(`${name}: ${problems.join("; ")}`);
     });
-    const stale = STALE.has(name);
-    Deno.test(`notebook ${name}: every figure output carries image/png${stale ? " (stale: expected to lack them until its rerun)" : ""}`, () => {
+    Deno.test(`notebook ${name}: every figure output carries image/png`, () => {
       const bad = figuresWithoutPng(new URL(name, root).pathname);
-      if (stale) {
-        if (!bad.length) throw new Error(`${name} now carries its PNGs: remove it from STALE`);
-        return;
-      }
       if (bad.length) {
         throw new Error(
           `${bad.length} figure outputs of ${name} lack image/png (rerun the notebook so that ` +
