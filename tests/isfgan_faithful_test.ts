@@ -2,7 +2,8 @@
  * The faithful ISF-GAN: StarGAN-v2 discriminator shapes and parameter formula, its twice
  * differentiable ops, R1 against finite differences, the attribute-agnostic perceptual distance
  * (and what an InterFaceGAN flip costs in it against the class reward), the schedule, a smoke run
- * with a stable tensor count, and resuming that repeats an uninterrupted run.
+ * with a stable tensor count, resuming that repeats an uninterrupted run, and the diagnosis of
+ * whether a mapping listens to its target code (closed cases).
  */
 import { assert, assertClose, assertEquals, tf } from "./_util.ts";
 import {
@@ -29,6 +30,8 @@ import { quickDataset } from "../lib/data/quick.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { BASELINES_DIR } from "../lib/baselines/paths.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { ISF_DEFAULT, IsfMapping } from "../lib/baselines/isfgan_model.ts";
+import { targetSensitivity } from "../lib/baselines/isfgan_diagnose.ts";
 
 Deno.test("ISF-GAN discriminator: StarGAN-v2 widths, parameter formula, output shapes", () => {
   // Their 256 px discriminator: 64, 128, 256, 512, 512, 512, 512 (six ResBlks).
@@ -250,11 +253,50 @@ Deno.test("ISF-GAN resume: an interrupted run continues to the uninterrupted run
   }
 });
 
-Deno.test("the cut-down run's checkpoint still loads as an editor", async () => {
+Deno.test("the shipped checkpoint is the faithful run and loads as an editor", async () => {
   const path = `${BASELINES_DIR}/isfgan.safetensors`;
   if (!(await Deno.stat(path).then(() => true, () => false))) return;
+  const metrics = JSON.parse(
+    await Deno.readTextFile(path.replace(".safetensors", ".metrics.json")),
+  );
+  assertEquals(metrics.variant, "faithful");
+  assertEquals(metrics.discriminatorParameters, 977_045);
   const world = await loadSynthFace({ evaluators: ["classifier"] });
   const e = await IsfGanEditor.load(path, world);
   assertEquals(e.countParameters(), 16_327_168);
   e.mapping.dispose();
+});
+
+Deno.test("target sensitivity: zero where the code cannot reach the output, by construction", () => {
+  const cfg = { ...ISF_DEFAULT, hidden: 32, rows: 3, latentDim: 8, domains: 4, seed: 5 };
+  const B = 6, M = 4, L = 3, D = 8, R = ISF_DEFAULT.noiseDim;
+  const w = tf.tensor3d(new Rng(1).normals(B * L * D), [B, L, D]);
+  const labels = Array.from({ length: B * M }, (_, k) => (k * 7) % 3 === 0 ? 1 : 0);
+  // A residual mapping whose last layer is zero returns w: displacement and sensitivity 0.
+  const res = new IsfMapping({ ...cfg, residual: true });
+  for (const v of res.variables.slice(-2)) v.assign(tf.zerosLike(v));
+  const r0 = targetSensitivity(res, w, labels);
+  assertEquals(r0.displacement, 0);
+  assertEquals(r0.sensitivity, [0, 0, 0, 0]);
+  // With the trunk's weights for y zeroed, y cannot reach the output: sensitivity exactly 0 while
+  // the mapping still moves w.
+  const m = new IsfMapping(cfg);
+  const w0 = m.variables[0]; // [R + M, H]: rows R.. are y's
+  w0.assign(tf.concat([tf.slice(w0, [0, 0], [R, -1]), tf.zeros([M, cfg.hidden])]));
+  const deaf = targetSensitivity(m, w, labels);
+  assert(deaf.displacement > 0.1, `displacement ${deaf.displacement}`);
+  assertEquals(deaf.sensitivity, [0, 0, 0, 0]);
+  // A random initial mapping hears each attribute a little, and more than nothing.
+  const init = new IsfMapping(cfg);
+  const fresh = targetSensitivity(init, w, labels);
+  for (const s of fresh.sensitivity) assert(s > 1e-4 && s < fresh.displacement, `sensitivity ${s}`);
+  let threw = false;
+  try {
+    targetSensitivity(m, w, labels.slice(1));
+  } catch (e) {
+    threw = /labels: expected 6 x 4 = 24 values, got 23/.test((e as Error).message);
+  }
+  assert(threw, "a wrong label count is refused with its sizes");
+  for (const x of [res, m, init]) x.dispose();
+  w.dispose();
 });

@@ -42,6 +42,7 @@ import {
   writeSafetensors,
 } from "../io/safetensors.ts";
 import { editAccuracy } from "./isfgan_flipcost.ts";
+import { targetSensitivity } from "./isfgan_diagnose.ts";
 import { f32Entry } from "../io/tensor_input.ts";
 
 /** Mean losses over a window of steps (D terms prefixed d_, mapping terms unprefixed). */
@@ -59,6 +60,11 @@ export interface IsfGanCheck {
   classAccuracy: Record<string, number>;
   /** Fraction of the EMA mapping's edits (both directions) the training classifier calls a hit. */
   editAccuracy: Record<string, number> | null;
+  /**
+   * The EMA mapping on the edit check's latents (isfgan_diagnose.ts): how far it moves w for the
+   * source code, and what flipping each attribute of the code adds. Absent in runs before it.
+   */
+  targetSensitivity?: { displacement: number; sensitivity: Record<string, number> } | null;
   seconds: number;
 }
 
@@ -202,6 +208,16 @@ export async function trainIsfGan(
     await writeSafetensors(run.statePath, tensors, { [STATE_META]: JSON.stringify(meta) });
   };
 
+  const sensitivityOf = (m: IsfMapping) => {
+    const rows = Array.from({ length: cfg.editCheckLatents }, (_, i) => i);
+    const w = dataset.test.latents.batch(rows);
+    const t = targetSensitivity(m, w, dataset.test.labels.subarray(0, rows.length * M));
+    w.dispose();
+    return {
+      displacement: t.displacement,
+      sensitivity: Object.fromEntries(world.attributes.map((a, i) => [a, t.sensitivity[i]])),
+    };
+  };
   const check = (step: number): IsfGanCheck => {
     const hits = new Array(M).fill(0);
     testImages.forEach((img, k) => {
@@ -216,6 +232,7 @@ export async function trainIsfGan(
       step,
       classAccuracy: Object.fromEntries(world.attributes.map((a, m) => [a, hits[m] / nAcc])),
       editAccuracy: cfg.editCheckLatents > 0 ? editAccuracy(world, ema, dataset, cfg) : null,
+      targetSensitivity: cfg.editCheckLatents > 0 ? sensitivityOf(ema) : null,
       seconds: seconds(),
     };
     run.onCheck?.(c);

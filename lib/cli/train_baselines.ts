@@ -4,8 +4,8 @@
  * trains the baselines of Table 1 in the synthface world and writes them with their training
  * metrics to checkpoints/baselines/: InterFaceGAN (linear SVM boundaries; seconds), ISF-GAN (its
  * mapping network with the StarGAN-v2 discriminator, isfgan_config.ts; 75-95 minutes, to
- * checkpoints/baselines/isfgan-faithful.safetensors unless --isfgan-out says otherwise,
- * resumable from checkpoints/runs/<out name>/) and, when asked for, StyleFlow (its conditional
+ * checkpoints/baselines/isfgan.safetensors unless --isfgan-out says otherwise, resumable from
+ * checkpoints/runs/<out name>/) and, when asked for, StyleFlow (its conditional
  * CNF; 800 steps about 12 minutes, resumable from checkpoints/runs/styleflow/).
  *
  * `deno task train-baselines --world real [--real-config F.json] [--samples N] [--out DIR]`:
@@ -51,7 +51,7 @@ const args = parseArgs(Deno.args, {
     "styleflow-steps":
       "StyleFlow's training steps at batch 5 (default 800; its code's 3 epochs: 6000)",
     "isfgan-out":
-      "ISF-GAN's checkpoint (default checkpoints/baselines/isfgan-faithful.safetensors; its .metrics.json beside it)",
+      "ISF-GAN's checkpoint (default checkpoints/baselines/isfgan.safetensors; its .metrics.json beside it)",
     "isfgan-state":
       "ISF-GAN's resumable state (default checkpoints/runs/<out name>/state.safetensors)",
     "isfgan-steps": "ISF-GAN's minimum steps (default 1100)",
@@ -122,7 +122,7 @@ if (only.includes("isfgan")) {
   const steps = int("isfgan-steps", base.steps);
   const cfg = { ...base, steps, maxSteps: Math.max(steps, int("isfgan-max-steps", base.maxSteps)) };
   const path = args.options["isfgan-out"] ??
-    `${BASELINES_DIR}/isfgan-${quick ? "quick" : "faithful"}.safetensors`;
+    `${BASELINES_DIR}/isfgan${suffix}.safetensors`;
   if (!path.endsWith(".safetensors")) {
     args.fail(`--isfgan-out: expected a .safetensors path, got "${path}"`);
   }
@@ -146,6 +146,15 @@ if (only.includes("isfgan")) {
           (c.editAccuracy
             ? ` | EMA edits hit (training classifier) ${
               Object.entries(c.editAccuracy).map(([a, v]) => `${a} ${v.toFixed(2)}`).join(", ")
+            }`
+            : "") +
+          (c.targetSensitivity
+            ? ` | moves w by ${
+              c.targetSensitivity.displacement.toFixed(3)
+            }, a flipped target adds ${
+              Object.entries(c.targetSensitivity.sensitivity).map(([a, v]) =>
+                `${a} ${v.toFixed(4)}`
+              ).join(", ")
             }`
             : ""),
       ),
