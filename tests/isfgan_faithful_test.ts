@@ -31,7 +31,8 @@ import { loadDataset } from "../lib/data/dataset.ts";
 import { BASELINES_DIR } from "../lib/baselines/paths.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { ISF_DEFAULT, IsfMapping } from "../lib/baselines/isfgan_model.ts";
-import { targetSensitivity } from "../lib/baselines/isfgan_diagnose.ts";
+import { targetSensitivity, termGradientNorms } from "../lib/baselines/isfgan_diagnose.ts";
+import { mappingTerms } from "../lib/baselines/isfgan_losses.ts";
 
 Deno.test("ISF-GAN discriminator: StarGAN-v2 widths, parameter formula, output shapes", () => {
   // Their 256 px discriminator: 64, 128, 256, 512, 512, 512, 512 (six ResBlks).
@@ -299,4 +300,68 @@ Deno.test("target sensitivity: zero where the code cannot reach the output, by c
   assert(threw, "a wrong label count is refused with its sizes");
   for (const x of [res, m, init]) x.dispose();
   w.dispose();
+});
+
+Deno.test("term gradient norms: the code rows' gradient matches central differences", async () => {
+  const world = await loadSynthFace({ evaluators: ["classifier"] });
+  const ds = await quickDataset(world);
+  const cfg = { ...TINY, lambda: { ...TINY.lambda, nb: 1 } };
+  const M = world.attributes.length, B = 2, R = ISF_DEFAULT.noiseDim;
+  const mapping = new IsfMapping({
+    ...ISF_DEFAULT,
+    hidden: cfg.mappingHidden,
+    domains: M,
+    seed: 4,
+  });
+  const disc = new IsfDiscriminator({
+    ...cfg.disc,
+    resolution: cfg.resolution,
+    domains: M,
+    seed: 2,
+  });
+  const lpips = new RandomLpips(cfg.perceptual);
+  const posWeight = tf.tensor1d(positiveWeights(ds.train.labels, M));
+  const nets = { world, cfg, mapping, disc, lpips, posWeight };
+  const rng = new Rng(8);
+  const w = ds.train.latents.batch([0, 1]);
+  const batch = {
+    w,
+    x: world.synthesize(w, { resolution: cfg.resolution }),
+    ySrc: tf.tensor2d(ds.train.labels.slice(0, B * M), [B, M]),
+    yTrg: tf.tensor2d(Array.from({ length: B * M }, (_, k) => k % 3 === 0 ? 1 : 0), [B, M]),
+    z: [0, 1, 2, 3].map(() => tf.tensor2d(rng.normals(B * R), [B, R])),
+  };
+  const norms = termGradientNorms(nets, batch);
+  assertEquals(Object.keys(norms), [
+    "cls",
+    "adv",
+    "nb",
+    "latCyc",
+    "srcCyc",
+    "lpipsCyc",
+    "lpips",
+    "ds",
+  ]);
+  for (const [k, g] of Object.entries(norms)) {
+    assert(g.total >= g.output && g.total >= g.code, `${k}: ${JSON.stringify(g)}`);
+  }
+  // nb (a latent-space term): its derivative along the reported code gradient's direction, by
+  // central differences, is that gradient's norm (a wrong direction or size would not match).
+  const { weight, firstRow } = mapping.codeInput;
+  const base = weight.dataSync().slice() as Float32Array;
+  const H = cfg.mappingHidden, eps = 1e-2, g = norms.nb.codeGradient;
+  assertEquals(g.length, M * H);
+  assertClose(Math.hypot(...g), norms.nb.code, 1e-6, 1e-5);
+  const nbAt = (t: number) => {
+    const v = base.slice();
+    for (let i = 0; i < M * H; i++) v[firstRow * H + i] += (t * g[i]) / norms.nb.code;
+    weight.assign(tf.tensor(v, weight.shape));
+    return tf.tidy(() => mappingTerms(nets, batch).nb.dataSync()[0]);
+  };
+  const fd = (nbAt(eps) - nbAt(-eps)) / (2 * eps);
+  weight.assign(tf.tensor(base, weight.shape));
+  assertClose(fd, norms.nb.code, 0, 0.02, "nb's derivative along its code gradient");
+  assert(norms.nb.code > 1e-6, `nb code gradient ${norms.nb.code}`);
+  for (const x of [mapping, disc, lpips]) x.dispose();
+  tf.dispose([posWeight, batch.x, batch.ySrc, batch.yTrg, ...batch.z, w]);
 });

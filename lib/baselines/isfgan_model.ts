@@ -84,6 +84,14 @@ export class IsfMapping {
     return v;
   }
 
+  /**
+   * The trunk's first weight [R + K, H] and the row where the code's K rows start (after the R
+   * noise rows): the only place y enters the mapping.
+   */
+  get codeInput(): { weight: tf.Variable; firstRow: number } {
+    return { weight: this.trunkIn.w, firstRow: this.cfg.noiseDim };
+  }
+
   countParameters(): number {
     return this.variables.reduce((s, v) => s + v.size, 0);
   }

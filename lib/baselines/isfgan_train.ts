@@ -43,6 +43,7 @@ import {
 } from "../io/safetensors.ts";
 import { editAccuracy } from "./isfgan_flipcost.ts";
 import { targetSensitivity } from "./isfgan_diagnose.ts";
+import { bce, type IsfNets, mappingTerms, weightedBce } from "./isfgan_losses.ts";
 import { f32Entry } from "../io/tensor_input.ts";
 
 /** Mean losses over a window of steps (D terms prefixed d_, mapping terms unprefixed). */
@@ -94,20 +95,6 @@ export interface IsfGanResult {
 
 const STATE_META = "idstyle.isfgan-state";
 
-function weightedBce(logits: tf.Tensor, targets: tf.Tensor, posWeight: tf.Tensor): tf.Tensor {
-  return tf.tidy(() =>
-    tf.mean(
-      tf.add(
-        tf.mul(tf.mul(posWeight, targets), tf.softplus(tf.neg(logits))),
-        tf.mul(tf.sub(1, targets), tf.softplus(logits)),
-      ),
-    )
-  );
-}
-
-const bce = (logits: tf.Tensor, target: 0 | 1) =>
-  tf.tidy(() => tf.mean(target ? tf.softplus(tf.neg(logits)) : tf.softplus(logits)));
-
 /** Positive weights neg / pos of each attribute over the training labels [N, M]. */
 export function positiveWeights(labels: Float32Array, M: number): number[] {
   const n = labels.length / M;
@@ -148,6 +135,7 @@ export async function trainIsfGan(
   const dOpt = new ClippedAdam(disc.variables, cfg), gOpt = new ClippedAdam(mapping.variables, cfg);
   const r1Weight = isfR1Weight(cfg);
   const render = (w: tf.Tensor3D) => world.synthesize(w, { resolution: cfg.resolution });
+  const nets: IsfNets = { world, cfg, mapping, disc, lpips, posWeight };
   // Held-out test renders for the class head's accuracy, rendered once.
   const nAcc = Math.min(cfg.accuracyLatents, dataset.test.latents.size);
   const accRows = Array.from({ length: nAcc }, (_, i) => i);
@@ -301,40 +289,7 @@ export async function trainIsfGan(
     const parts: Record<string, tf.Scalar> = {};
     const gLoss = tf.variableGrads(() =>
       tf.tidy(() => {
-        const w1 = mapping.forward(w, z[1], yTrg);
-        const x1 = render(w1);
-        const out1 = disc.forward(x1);
-        const wc = mapping.forward(w1, z[2], ySrc);
-        const xc = render(wc);
-        const fx = lpips.features(x);
-        const terms: Record<string, tf.Tensor> = {
-          cls: tf.mul(weightedBce(out1.cls, yTrg, posWeight), cfg.lambda.cls),
-          adv: bce(out1.src, 1),
-          nb: tf.mul(
-            tf.mean(tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(w, w1)), [1, 2]), 1e-12))),
-            cfg.lambda.nb,
-          ),
-          latCyc: tf.mul(tf.mean(tf.abs(tf.sub(wc, w))), cfg.lambda.latCyc),
-          srcCyc: tf.mul(tf.mean(tf.abs(tf.sub(xc, x))), cfg.lambda.srcCyc),
-          lpipsCyc: tf.mul(
-            tf.mean(lpips.distanceFromFeatures(lpips.features(xc), fx)),
-            cfg.lambda.lpipsCyc,
-          ),
-          lpips: tf.mul(
-            tf.mean(lpips.distanceFromFeatures(lpips.features(x1), fx)),
-            cfg.lambda.lpips,
-          ),
-          ds: tf.mul(
-            tf.mean(tf.abs(tf.sub(x1, render(mapping.forward(w, z[3], yTrg))))),
-            cfg.lambda.ds,
-          ),
-        };
-        if (cfg.lambda.pretrainedCls > 0) {
-          terms.pretrainedCls = tf.mul(
-            weightedBce(world.classifier(x1), yTrg, posWeight),
-            cfg.lambda.pretrainedCls,
-          );
-        }
+        const terms = mappingTerms(nets, { w, x, ySrc, yTrg, z });
         for (const [k, v] of Object.entries(terms)) parts[k] = tf.keep(v as tf.Scalar);
         const plus = Object.entries(terms).filter(([k]) => k !== "ds").map(([, v]) => v);
         return tf.sub(tf.addN(plus), terms.ds) as tf.Scalar;
