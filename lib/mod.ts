@@ -134,6 +134,7 @@ export { INTERFACEGAN, InterFaceGANEditor, trainBoundaries } from "./baselines/i
 export { BASELINES_DIR } from "./baselines/paths.ts";
 export { ISFGAN, ISFGAN_CHANGES, IsfGanEditor, trainIsfGan } from "./baselines/isfgan.ts";
 export { IsfDiscriminator, isfDiscriminatorParameters } from "./baselines/isfgan_discriminator.ts";
+export { targetSensitivity, termGradientNorms } from "./baselines/isfgan_diagnose.ts";
 export {
   angleMatrix,
   entriesForShare,
