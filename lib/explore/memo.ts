@@ -18,9 +18,9 @@ import type { AttributeEditor } from "../eval/evaluate.ts";
 /** 64-bit FNV-1a of a float array's bits, as 16 hex digits. */
 export function hashFloats(v: Float32Array): string {
   const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let h = 0xcbf29ce484222325n;
-  // two 32-bit halves instead of BigInt per byte: h = (h ^ b) * prime mod 2^64
-  let hi = Number(h >> 32n), lo = Number(h & 0xffffffffn);
+  // offset basis 0xcbf29ce484222325 in two 32-bit halves (no BigInt per byte):
+  // h = (h ^ b) * prime mod 2^64
+  let hi = 0xcbf29ce4, lo = 0x84222325;
   for (let i = 0; i < bytes.length; i++) {
     lo = (lo ^ bytes[i]) >>> 0; // ^ gives a signed 32-bit int
     // prime 0x100000001b3: (hi, lo) * (0x100, 0x1b3)
@@ -30,8 +30,7 @@ export function hashFloats(v: Float32Array): string {
     hi = (hi * 0x1b3 + lo * 0x100 + carry) >>> 0;
     lo = newLo;
   }
-  h = (BigInt(hi) << 32n) | BigInt(lo);
-  return h.toString(16).padStart(16, "0");
+  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
 }
 
 export class EditMemo implements AttributeEditor {
