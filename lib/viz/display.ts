@@ -1,7 +1,8 @@
 /**
  * Displaying results in Jupyter (Deno kernel). The kernel sometimes reports a cell idle before its
- * last output arrives (DESIGN.md section 4), so notebooks display every output explicitly with
- * `show` and end such cells with `await flush()`. Outside Jupyter, `show` prints text.
+ * last output arrives (DESIGN.md section 4; `flush` says why and how long to wait), so notebooks
+ * display every output explicitly with `show` and end such cells with `await flush()`. Outside
+ * Jupyter, `show` prints text.
  *
  * Every figure carries `image/png`, the one image type that every front end shows, trusted or
  * not. Charts (SVG, or Plot's HTML figures) are laid out as one SVG (figure.ts), rasterised at 2x
@@ -134,12 +135,16 @@ export interface DisplayOptions {
   update?: boolean;
 }
 
+/** Characters displayed since the last `flush` (what the kernel may still be publishing). */
+let unflushedBytes = 0;
+
 /**
  * Sends an output to Jupyter with its metadata (`Deno.jupyter.display` sends none, and the PNG
  * needs its display size). Returns false outside Jupyter.
  */
 export async function displayOutput(out: MimeOutput, opts: DisplayOptions = {}): Promise<boolean> {
   const broadcast = jupyterBroadcast();
+  if (broadcast || jupyterDisplay()) unflushedBytes += outputBytes(out);
   if (broadcast) {
     await broadcast(opts.update ? "update_display_data" : "display_data", {
       data: out.data,
@@ -167,9 +172,37 @@ export async function show(x: Showable, title?: string, opts: DisplayOptions = {
   await displayOutput(mimeOutput(x, title), opts);
 }
 
-/** Ends a cell: lets the kernel deliver the last output before it reports idle. */
-export function flush(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
+/** Characters of an output's bundle and metadata (its size on the wire, near enough). */
+function outputBytes(out: MimeOutput): number {
+  let n = JSON.stringify(out.metadata).length;
+  for (const v of Object.values(out.data)) n += v.length;
+  return n;
+}
+
+/** What `flush` waits: a floor, and a time per MB of output displayed since the last flush. */
+export const FLUSH_BASE_MS = 30;
+export const FLUSH_MS_PER_MB = 50;
+
+/** How long the next `flush` waits, ms (0 outside Jupyter). */
+export function flushDelayMs(): number {
+  if (!jupyterBroadcast() && !jupyterDisplay()) return 0;
+  return FLUSH_BASE_MS + FLUSH_MS_PER_MB * unflushedBytes / 1e6;
+}
+
+/**
+ * Ends a cell: waits until the kernel has published the cell's outputs. Deno 2.9's kernel hands
+ * each display from the cell's thread to a publisher on its own thread, and reports the cell idle
+ * when the code returns, without waiting for that queue; nbclient and the front ends drop what
+ * comes after idle. The publisher's time grows with the message: measured from broadcast to a
+ * Python client on the 2-core build machine under load, 11-16 ms for 1 MB, 31-104 ms for 4 MB.
+ * Cells that returned at once lost an output 3 times in 20 at 1 MB and 10 in 25 at 4 MB; after a
+ * `setTimeout(0)` (this function's earlier body) 1 in 30 at 1 MB; after 190 ms at 4 MB (this
+ * delay's value) none in 25. The wait is therefore proportional to what was displayed.
+ */
+export async function flush(): Promise<void> {
+  const ms = flushDelayMs();
+  unflushedBytes = 0;
+  await new Promise((r) => setTimeout(r, ms));
 }
 
 /** Quick mode for notebook smoke runs: IDSTYLE_QUICK=1. */
