@@ -135,8 +135,19 @@ export interface DisplayOptions {
   update?: boolean;
 }
 
-/** Characters displayed since the last `flush` (what the kernel may still be publishing). */
+/**
+ * Characters displayed that the kernel may still be publishing, and when the last of them was
+ * sent (performance.now()); `flush` waits for them.
+ */
 let unflushedBytes = 0;
+let lastDisplayAt = 0;
+
+function noteDisplayed(out: MimeOutput): void {
+  const now = performance.now();
+  if (now - lastDisplayAt > publishMs(unflushedBytes)) unflushedBytes = 0; // published by now
+  unflushedBytes += outputBytes(out);
+  lastDisplayAt = now;
+}
 
 /**
  * Sends an output to Jupyter with its metadata (`Deno.jupyter.display` sends none, and the PNG
@@ -144,7 +155,7 @@ let unflushedBytes = 0;
  */
 export async function displayOutput(out: MimeOutput, opts: DisplayOptions = {}): Promise<boolean> {
   const broadcast = jupyterBroadcast();
-  if (broadcast || jupyterDisplay()) unflushedBytes += outputBytes(out);
+  if (broadcast || jupyterDisplay()) noteDisplayed(out);
   if (broadcast) {
     await broadcast(opts.update ? "update_display_data" : "display_data", {
       data: out.data,
@@ -179,14 +190,18 @@ function outputBytes(out: MimeOutput): number {
   return n;
 }
 
-/** What `flush` waits: a floor, and a time per MB of output displayed since the last flush. */
+/** The time the kernel is given to publish displays: a floor, and a time per MB. */
 export const FLUSH_BASE_MS = 30;
 export const FLUSH_MS_PER_MB = 50;
 
-/** How long the next `flush` waits, ms (0 outside Jupyter). */
+function publishMs(bytes: number): number {
+  return FLUSH_BASE_MS + FLUSH_MS_PER_MB * bytes / 1e6;
+}
+
+/** How long `flush` would wait now, ms: until the last display plus `publishMs` of what is pending. */
 export function flushDelayMs(): number {
-  if (!jupyterBroadcast() && !jupyterDisplay()) return 0;
-  return FLUSH_BASE_MS + FLUSH_MS_PER_MB * unflushedBytes / 1e6;
+  if (unflushedBytes === 0) return 0;
+  return Math.max(0, lastDisplayAt + publishMs(unflushedBytes) - performance.now());
 }
 
 /**
@@ -197,7 +212,8 @@ export function flushDelayMs(): number {
  * Python client on the 2-core build machine under load, 11-16 ms for 1 MB, 31-104 ms for 4 MB.
  * Cells that returned at once lost an output 3 times in 20 at 1 MB and 10 in 25 at 4 MB; after a
  * `setTimeout(0)` (this function's earlier body) 1 in 30 at 1 MB; after 190 ms at 4 MB (this
- * delay's value) none in 25. The wait is therefore proportional to what was displayed.
+ * delay's value) none in 25. The wait therefore grows with what was displayed, and counts from
+ * the last display (outputs sent long before, such as the explorer's saved frame, cost nothing).
  */
 export async function flush(): Promise<void> {
   const ms = flushDelayMs();
