@@ -284,6 +284,11 @@ export async function moveSlider(page: Page, attr: string, value: number): Promi
   return moved;
 }
 
+/** Whether an explorer page's HTML has `attr`'s slider set to `value`. */
+export function holdsSetting(html: string, attr: string, value: number): boolean {
+  return new RegExp(`data-attr="${attr}"[^>]*value="${value}"`).test(html);
+}
+
 /** Whether a saved output (its data, strings or line arrays) holds `png` and the slider setting. */
 export function savedFrameMatches(
   data: Record<string, unknown> | undefined,
@@ -292,7 +297,6 @@ export function savedFrameMatches(
   value: number,
 ): boolean {
   const join = (v: unknown) => Array.isArray(v) ? v.join("") : typeof v === "string" ? v : "";
-  const setting = new RegExp(`data-attr="${attr}"[^>]*value="${value}"`);
   return join(data?.["image/png"]).replace(/\s/g, "") === png.replace(/\s/g, "") &&
-    setting.test(join(data?.["text/html"]));
+    holdsSetting(join(data?.["text/html"]), attr, value);
 }

@@ -29,6 +29,7 @@ import {
   explorerLive,
   findChromium,
   freePort,
+  holdsSetting,
   installKernelspec,
   JupyterServer,
   moveSlider,
@@ -65,8 +66,8 @@ interface JupyterGlobal {
 }
 
 /** Opens a notebook and waits until Notebook 6.4 has loaded it (autosave off). */
-async function openNotebook(page: Page, base: string, name: string, token: string) {
-  await page.goto(`${base}/notebooks/${name}?token=${token}`, { timeout: 120_000 });
+async function openNotebook(page: Page, server: JupyterServer, name: string) {
+  await page.goto(`${server.url}/notebooks/${name}?token=${server.token}`, { timeout: 120_000 });
   await page.waitForFunction(
     () => {
       const J = (globalThis as unknown as { Jupyter?: JupyterGlobal }).Jupyter;
@@ -137,7 +138,6 @@ Deno.test({
         token,
       );
       await server.ready();
-      const base = { url: server.url, token };
       console.log(`jupyter-notebook answers after ${lap()}`);
 
       browser = await chromium.launch({
@@ -153,7 +153,7 @@ Deno.test({
       console.log(`Chromium ${browser.version()} up after ${lap()}`);
 
       // A: an untrusted notebook's saved chart is drawn (the PNG; the unsafe SVG is skipped).
-      await openNotebook(page, base.url, "chart.ipynb", base.token);
+      await openNotebook(page, server, "chart.ipynb");
       const trustedA = await page.evaluate(() =>
         (globalThis as unknown as { Jupyter: JupyterGlobal }).Jupyter.notebook!.trusted
       );
@@ -167,7 +167,7 @@ Deno.test({
       console.log(`A: untrusted chart drawn ${JSON.stringify(seenA)} (${lap()})`);
 
       // Notebook 07 as saved: untrusted, its charts drawn, its explorer inert (script stripped).
-      await openNotebook(page, base.url, EXPLORE, base.token);
+      await openNotebook(page, server, EXPLORE);
       const saved = JSON.parse(await Deno.readTextFile(`${work}/${EXPLORE}`)).cells as SavedCell[];
       const charts07 = chartCells(saved);
       const seen07 = await chartsSeen(page, charts07, await markOutputs(page, charts07));
@@ -238,7 +238,7 @@ Deno.test({
       assert(first.png.length > 1000, "the explorer's output carries a PNG");
       await waitFor("the saved output to follow the slider", 30_000, async () => {
         const now = await explorerPng();
-        return /data-attr="smile"[^>]*value="2"/.test(now.html);
+        return holdsSetting(now.html, "smile", 2);
       });
       const updated = await explorerPng();
       assert(updated.png !== first.png, "the saved PNG is the new frame's");

@@ -30,6 +30,7 @@ import {
   explorerLive,
   findChromium,
   freePort,
+  holdsSetting,
   installKernelspec,
   JupyterServer,
   moveSlider,
@@ -324,7 +325,7 @@ Deno.test({
       await waitFor(
         "the saved output to follow the slider",
         30_000,
-        async () => /data-attr="smile"[^>]*value="2"/.test((await explorerOutput()).html),
+        async () => holdsSetting((await explorerOutput()).html, "smile", 2),
       );
       const updated = await explorerOutput();
       assert(updated.png !== first.png, "the saved PNG is the new frame's");

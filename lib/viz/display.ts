@@ -135,6 +135,21 @@ export interface DisplayOptions {
   update?: boolean;
 }
 
+/** Characters of an output's bundle and metadata (its size on the wire, near enough). */
+function outputBytes(out: MimeOutput): number {
+  let n = JSON.stringify(out.metadata).length;
+  for (const v of Object.values(out.data)) n += v.length;
+  return n;
+}
+
+/** The time the kernel is given to publish displays: a floor, and a time per MB. */
+export const FLUSH_BASE_MS = 30;
+export const FLUSH_MS_PER_MB = 50;
+
+function publishMs(bytes: number): number {
+  return FLUSH_BASE_MS + FLUSH_MS_PER_MB * bytes / 1e6;
+}
+
 /**
  * Characters displayed that the kernel may still be publishing, and when the last of them was
  * sent (performance.now()); `flush` waits for them.
@@ -155,7 +170,9 @@ function noteDisplayed(out: MimeOutput): void {
  */
 export async function displayOutput(out: MimeOutput, opts: DisplayOptions = {}): Promise<boolean> {
   const broadcast = jupyterBroadcast();
-  if (broadcast || jupyterDisplay()) noteDisplayed(out);
+  const display = broadcast ? null : jupyterDisplay();
+  if (!broadcast && !display) return false;
+  noteDisplayed(out);
   if (broadcast) {
     await broadcast(opts.update ? "update_display_data" : "display_data", {
       data: out.data,
@@ -164,9 +181,7 @@ export async function displayOutput(out: MimeOutput, opts: DisplayOptions = {}):
     });
     return true;
   }
-  const display = jupyterDisplay();
-  if (!display) return false;
-  await display(out.data, { raw: true, display_id: opts.displayId, update: opts.update });
+  await display!(out.data, { raw: true, display_id: opts.displayId, update: opts.update });
   return true;
 }
 
@@ -181,21 +196,6 @@ export async function show(x: Showable, title?: string, opts: DisplayOptions = {
     return;
   }
   await displayOutput(mimeOutput(x, title), opts);
-}
-
-/** Characters of an output's bundle and metadata (its size on the wire, near enough). */
-function outputBytes(out: MimeOutput): number {
-  let n = JSON.stringify(out.metadata).length;
-  for (const v of Object.values(out.data)) n += v.length;
-  return n;
-}
-
-/** The time the kernel is given to publish displays: a floor, and a time per MB. */
-export const FLUSH_BASE_MS = 30;
-export const FLUSH_MS_PER_MB = 50;
-
-function publishMs(bytes: number): number {
-  return FLUSH_BASE_MS + FLUSH_MS_PER_MB * bytes / 1e6;
 }
 
 /** How long `flush` would wait now, ms: until the last display plus `publishMs` of what is pending. */
